@@ -1,0 +1,107 @@
+"""The run table: one row per (experiment, size, m, seed), its columns and
+their meaning, stored as Parquet with the schema version in the metadata.
+
+Bump :data:`SCHEMA_VERSION` whenever a column is added, removed or changes
+meaning; aggregation refuses files of another version.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"mbphase"
+
+# Parameter columns: every field of RunParams (N with its default filled in).
+PARAM_COLUMNS = {
+    "architecture": (pa.string(), "student architecture: sparse | dense"),
+    "weights": (pa.string(), "student weights: discrete | continuous"),
+    "topology": (pa.string(), "teacher wiring: tree | random"),
+    "task": (pa.string(), "output rule: committee | parity"),
+    "K": (pa.int64(), "hidden units"),
+    "d": (pa.int64(), "inputs per teacher hidden unit"),
+    "N": (pa.int64(), "inputs"),
+    "inputs": (pa.string(), "input distribution: binary | gaussian"),
+    "data": (pa.string(), "data regime: online | finite"),
+    "train_size": (pa.int64(), "training-set size P (finite regime; null when online)"),
+    "m": (pa.int64(), "mini-batch size, patterns"),
+    "refresh": (pa.string(), "greedy mini-batch refresh: sweep | proposal"),
+    "order": (pa.string(), "greedy proposal order: random | sequential"),
+    "temperature": (pa.float64(), "Metropolis temperature on the mini-batch energy (0 = greedy)"),
+    "max_sweeps": (pa.int64(), "greedy sweep budget"),
+    "lr": (pa.float64(), "SGD learning rate"),
+    "loss": (pa.string(), "SGD loss: mse | logistic"),
+    "max_steps": (pa.int64(), "SGD step budget"),
+    "eval_every": (pa.int64(), "SGD steps between test-error evaluations"),
+    "success_threshold": (pa.float64(), "continuous students: success iff test error <= this"),
+    "n_test": (pa.int64(), "test patterns for gen_error"),
+    "trajectory_points": (pa.int64(), "log-spaced trajectory samples (0 = none)"),
+    "stop_at_success": (pa.bool_(), "whether a run stops at its first success"),
+}
+
+ID_COLUMNS = {
+    "experiment": (pa.string(), "experiment name in the config"),
+    "size_key": (pa.string(), "which parameter the experiment's sizes set: d | N"),
+    "size": (pa.int64(), "value of the size parameter"),
+    "base_seed": (pa.int64(), "experiment seed; run streams come from SeedSequence([base_seed, seed])"),
+    "seed": (pa.int64(), "run index within the point"),
+}
+
+OBSERVABLE_COLUMNS = {
+    "status": (pa.string(), "ok | diverged (SGD loss became NaN or inf)"),
+    "success": (pa.bool_(), "discrete: student computes the teacher's function (from weights); continuous: gen_error <= success_threshold"),
+    "t_solve": (pa.float64(), "first sweep (discrete) or evaluated step (continuous) with success; NaN if never"),
+    "t_run": (pa.int64(), "sweeps or steps actually run"),
+    "q": (pa.float64(), "final overlap, mean over units of W_k.T_k/(|W_k||T_k|), best unit matching for dense, |q_k| for parity"),
+    "gen_error": (pa.float64(), "error rate on n_test fresh patterns (0 on success for discrete students)"),
+    "gen_error_se": (pa.float64(), "binomial standard error of gen_error"),
+    "train_error": (pa.float64(), "error rate on the last mini-batch"),
+    "acceptance_rate": (pa.float64(), "accepted / proposed flips over the run (discrete; NaN for continuous)"),
+    "final_loss": (pa.float64(), "mean loss on the last mini-batch (continuous; NaN for discrete)"),
+    "q_late": (pa.float64(), "overlap averaged over the second half of a run that did not stop early (NaN otherwise)"),
+    "energy_late": (pa.float64(), "training error per pattern averaged over the second half (full training set if finite, else the mini-batch); NaN if stopped early"),
+    "pattern_evals": (pa.int64(), "work done: proposals x m (discrete) or steps x m (continuous)"),
+}
+
+PROVENANCE_COLUMNS = {
+    "schema_version": (pa.int64(), "version of this table's schema"),
+    "mbphase_version": (pa.string(), "package version"),
+    "code_version": (pa.string(), "hash of the package's source files"),
+    "versions": (pa.string(), "JSON of python, numpy, numba, pandas, pyarrow versions"),
+    "job_seeds": (pa.int64(), "seeds computed by the job that wrote this row"),
+    "job_threads": (pa.int64(), "Numba threads of that job"),
+    "job_wall_time_s": (pa.float64(), "wall time of that job's computation, seconds"),
+    "throughput": (pa.float64(), "that job's pattern evaluations per second"),
+}
+
+# Columns that legitimately differ between identical runs (timing and how
+# the seeds were split into jobs); everything else is bit-identical.
+NONDETERMINISTIC_COLUMNS = ("job_seeds", "job_threads", "job_wall_time_s", "throughput")
+
+COLUMNS = {**ID_COLUMNS, **PARAM_COLUMNS, **OBSERVABLE_COLUMNS, **PROVENANCE_COLUMNS}
+
+TRAJECTORY_COLUMNS = {
+    "experiment": (pa.string(), "experiment name"),
+    "size": (pa.int64(), "value of the size parameter"),
+    "m": (pa.int64(), "mini-batch size"),
+    "seed": (pa.int64(), "run index"),
+    "t": (pa.int64(), "sweep (discrete) or step (continuous)"),
+    "q": (pa.float64(), "overlap at t"),
+    "test_error": (pa.float64(), "error rate on the run's test set at t"),
+    "acceptance_rate": (pa.float64(), "discrete: accepted / proposed since the previous sample; NaN for continuous"),
+    "loss": (pa.float64(), "continuous: mean loss of the step at t; NaN for discrete"),
+}
+
+
+def arrow_schema(columns=COLUMNS, kind: str = "runs") -> pa.Schema:
+    """The Arrow schema, with column docs and the schema version as metadata."""
+    meta = {"schema_version": SCHEMA_VERSION, "kind": kind, "columns": {k: doc for k, (_, doc) in columns.items()}}
+    return pa.schema([pa.field(k, t) for k, (t, _) in columns.items()], metadata={METADATA_KEY: json.dumps(meta).encode()})
+
+
+def file_metadata(schema: pa.Schema) -> dict:
+    """The mbphase metadata of a Parquet/Arrow schema ({} if absent)."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
