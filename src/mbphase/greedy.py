@@ -1,0 +1,240 @@
+"""Greedy (zero-temperature) and Metropolis mini-batch dynamics for discrete
+students.
+
+The energy is the number of mini-batch patterns the student misclassifies.
+A proposal changes one weight; its energy change is computed from the stored
+fields of the flipped unit only: a pattern's output can change only where
+that unit's sign changes (and, for a committee, where the unit is pivotal).
+An accepted flip updates that unit's fields in place, O(m) per proposal.
+
+State for a batch of ``m`` patterns ``X`` (N, m) with labels ``y``:
+``H`` (K, m) student fields, ``S`` (K, m) hidden signs, ``C`` (m,) committee
+sum or parity product of the signs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .observables import (
+    I_ACC,
+    I_E_LATE,
+    I_EVALS,
+    I_GEN,
+    I_LOSS,
+    I_Q,
+    I_Q_LATE,
+    I_STATUS,
+    I_SUCCESS,
+    I_T_RUN,
+    I_T_SOLVE,
+    I_TRAIN,
+    exact_success,
+    overlap,
+    test_error_sign,
+)
+from .patterns import draw_labelled, next_finite_batch
+from .rng import randbelow, uniform
+from .teacher import COMMITTEE, sign, sign_network_output
+
+
+@njit(cache=True)
+def batch_state(W, w_inputs, task, X, y, H, S, C):
+    """Fill the fields H, signs S and outputs C of batch (X, y); return the
+    number of misclassified patterns."""
+    K, F = W.shape
+    errors = 0
+    for mu in range(X.shape[1]):
+        c = 0.0 if task == COMMITTEE else 1.0
+        for k in range(K):
+            h = 0.0
+            for j in range(F):
+                h += W[k, j] * X[w_inputs[k, j], mu]
+            H[k, mu] = h
+            s = sign(h)
+            S[k, mu] = s
+            c = c + s if task == COMMITTEE else c * s
+        C[mu] = c
+        out = sign(c) if task == COMMITTEE else c
+        if out != y[mu]:
+            errors += 1
+    return errors
+
+
+@njit(cache=True)
+def flip_delta_energy(k, row, delta, task, X, y, H, S, C):
+    """Energy change if unit ``k``'s field changes by ``delta * X[row]``."""
+    dE = 0
+    for mu in range(X.shape[1]):
+        s_new = sign(H[k, mu] + delta * X[row, mu])
+        s_old = S[k, mu]
+        if s_new != s_old:
+            c = C[mu]
+            if task == COMMITTEE:
+                out_old = sign(c)
+                out_new = sign(c + s_new - s_old)
+            else:
+                out_old = c
+                out_new = -c
+            if out_new != out_old:
+                dE += 1 if out_old == y[mu] else -1
+    return dE
+
+
+@njit(cache=True)
+def apply_flip(k, row, delta, task, X, H, S, C):
+    """Update the state after unit ``k``'s field changed by ``delta * X[row]``."""
+    for mu in range(X.shape[1]):
+        h = H[k, mu] + delta * X[row, mu]
+        H[k, mu] = h
+        s_new = sign(h)
+        s_old = S[k, mu]
+        if s_new != s_old:
+            S[k, mu] = s_new
+            C[mu] = C[mu] + s_new - s_old if task == COMMITTEE else -C[mu]
+
+
+@njit(cache=True)
+def proposed_value(w, ternary, dyn):
+    """The other sign for +-1 weights; one of the two other values of
+    {-1, 0, +1}, uniformly, for ternary weights."""
+    if not ternary:
+        return -w
+    r = randbelow(dyn, 2)
+    if w == -1.0:
+        return 0.0 if r == 0 else 1.0
+    if w == 0.0:
+        return -1.0 if r == 0 else 1.0
+    return -1.0 if r == 0 else 0.0
+
+
+@njit(cache=True)
+def set_error(W, w_inputs, task, X, y):
+    """Misclassified patterns of the set (X, y)."""
+    errors = 0
+    for mu in range(X.shape[1]):
+        if sign_network_output(W, w_inputs, task, X, mu) != y[mu]:
+            errors += 1
+    return errors
+
+
+@njit(cache=True)
+def greedy_one(
+    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, gaussian,
+    m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+    stop_at_success, n_test, traj_times, data_state, dyn_state, test_state,
+    scalars, traj,
+):
+    """Run the dynamics for one seed; W (K, F) is updated in place.
+
+    ``train_size`` 0 means online data (a fresh batch at every refresh);
+    otherwise batches come from a fixed training set of that many patterns.
+    Writes the observables into ``scalars`` (see observables.SCALARS) and the
+    log-spaced samples into ``traj`` (len(traj_times), 4), NaN where unreached.
+    """
+    K, F = W.shape
+    n_weights = K * F
+    X = np.empty((n_inputs, m))
+    y = np.empty(m)
+    H = np.empty((K, m))
+    S = np.empty((K, m))
+    C = np.empty(m)
+    finite = train_size > 0
+    Xtr = np.empty((n_inputs, train_size))
+    ytr = np.empty(train_size)
+    perm = np.arange(train_size)
+    cursor = train_size  # forces a shuffle before the first batch
+    if finite:
+        draw_labelled(data_state, gaussian, T, t_fields, task, Xtr, ytr)
+
+    traj[:, :] = np.nan
+    next_sample = 0
+    accepted = 0
+    accepted_at_sample = 0
+    proposals = 0
+    proposals_at_sample = 0
+    t_solve = np.nan
+    q_sum = 0.0
+    e_sum = 0.0
+    n_late = 0
+    late_start = max_sweeps // 2 + 1
+    errors = 0
+    sweep = 0
+    if exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
+        t_solve = 0.0
+    while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
+        sweep += 1
+        for p in range(n_weights):
+            if p == 0 or refresh_proposal:
+                if finite:
+                    cursor = next_finite_batch(data_state, Xtr, ytr, perm, cursor, X, y)
+                else:
+                    draw_labelled(data_state, gaussian, T, t_fields, task, X, y)
+                errors = batch_state(W, w_inputs, task, X, y, H, S, C)
+            r = p if sequential else randbelow(dyn_state, n_weights)
+            k = r // F
+            j = r % F
+            w_old = W[k, j]
+            w_new = proposed_value(w_old, ternary, dyn_state)
+            delta = w_new - w_old
+            row = w_inputs[k, j]
+            dE = flip_delta_energy(k, row, delta, task, X, y, H, S, C)
+            proposals += 1
+            if dE <= 0 or (temperature > 0.0 and uniform(dyn_state) < np.exp(-dE / temperature)):
+                W[k, j] = w_new
+                apply_flip(k, row, delta, task, X, H, S, C)
+                errors += dE
+                accepted += 1
+        if t_solve != t_solve and exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
+            t_solve = float(sweep)
+        if sweep >= late_start:
+            q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+            if finite:
+                e_sum += set_error(W, w_inputs, task, Xtr, ytr) / train_size
+            else:
+                e_sum += errors / m
+            n_late += 1
+        if next_sample < traj_times.size and sweep == traj_times[next_sample]:
+            traj[next_sample, 0] = sweep
+            traj[next_sample, 1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+            traj[next_sample, 2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+            traj[next_sample, 3] = (accepted - accepted_at_sample) / (proposals - proposals_at_sample)
+            accepted_at_sample = accepted
+            proposals_at_sample = proposals
+            next_sample += 1
+
+    solved = t_solve == t_solve
+    stopped_early = stop_at_success and solved and sweep < max_sweeps
+    scalars[I_SUCCESS] = 1.0 if exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense) else 0.0
+    scalars[I_T_SOLVE] = t_solve
+    scalars[I_T_RUN] = sweep
+    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
+    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
+    scalars[I_LOSS] = np.nan
+    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_EVALS] = float(proposals) * m
+    scalars[I_STATUS] = 0.0
+
+
+@njit(cache=True, parallel=True)
+def greedy_many(
+    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, gaussian,
+    m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+    stop_at_success, n_test, traj_times, states, scalars, traj,
+):
+    """:func:`greedy_one` for every seed ``s`` in parallel; per-seed arrays
+    carry a leading seed axis (``states`` is (seeds, 3, 4): data, dynamics,
+    test). Runs are independent and serial inside, so the result does not
+    depend on the thread count."""
+    for s in prange(W.shape[0]):
+        greedy_one(
+            T[s], t_fields[s], task, n_inputs, W[s], w_inputs[s], ternary, dense, gaussian,
+            m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+            stop_at_success, n_test, traj_times, states[s, 0], states[s, 1], states[s, 2],
+            scalars[s], traj[s],
+        )
+

@@ -1,0 +1,197 @@
+"""Observables of a run: overlap with the teacher, exact success, test error.
+
+Student weights ``W`` (K, F) act on inputs ``student_inputs`` (K, F): for a
+sparse student these are the teacher's fields, for a dense one every unit
+reads all N inputs. Dense hidden units are interchangeable, so overlap and
+success use the best matching of student units to teacher units, found
+exactly by dynamic programming over subsets of teacher units (O(K^2 2^K)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .patterns import draw_pattern
+from .teacher import COMMITTEE, PARITY, sign_network_output
+
+# Per-run scalar results, in the order the kernels write them.
+SCALARS = (
+    "success",
+    "t_solve",
+    "t_run",
+    "q",
+    "gen_error",
+    "train_error",
+    "acceptance_rate",
+    "final_loss",
+    "q_late",
+    "energy_late",
+    "pattern_evals",
+    "status",
+)
+I_SUCCESS, I_T_SOLVE, I_T_RUN, I_Q, I_GEN, I_TRAIN, I_ACC, I_LOSS, I_Q_LATE, I_E_LATE, I_EVALS, I_STATUS = range(len(SCALARS))
+STATUS = ("ok", "diverged")
+# Trajectory samples: (t, q, test_error, acceptance rate since last sample or loss)
+TRAJ_FIELDS = 4
+
+
+@njit(cache=True)
+def embed(W, inputs, n_inputs):
+    """Weights (K, F) on ``inputs`` as dense vectors (K, N) with zeros elsewhere."""
+    K, F = W.shape
+    out = np.zeros((K, n_inputs))
+    for k in range(K):
+        for j in range(F):
+            out[k, inputs[k, j]] = W[k, j]
+    return out
+
+
+@njit(cache=True)
+def overlap_matrix(W, w_inputs, T, t_fields, n_inputs):
+    """Q[a, b] = W_a . T_b / (|W_a| |T_b|) in input space; 0 for a zero vector."""
+    A = embed(W, w_inputs, n_inputs)
+    B = embed(T, t_fields, n_inputs)
+    Ka, Kb = A.shape[0], B.shape[0]
+    Q = np.zeros((Ka, Kb))
+    for a in range(Ka):
+        na = np.sqrt(np.sum(A[a] * A[a]))
+        for b in range(Kb):
+            nb = np.sqrt(np.sum(B[b] * B[b]))
+            if na > 0.0 and nb > 0.0:
+                Q[a, b] = np.sum(A[a] * B[b]) / (na * nb)
+    return Q
+
+
+@njit(cache=True)
+def best_matching_sum(S):
+    """max over permutations pi of sum_a S[a, pi(a)], for a square S (K, K):
+    student units a = 0..K-1 are assigned in order; ``best[mask]`` is the best
+    sum for the first popcount(mask) students using teacher units ``mask``."""
+    K = S.shape[0]
+    best = np.full(1 << K, -np.inf)
+    best[0] = 0.0
+    for mask in range((1 << K) - 1):
+        if best[mask] == -np.inf:
+            continue
+        a = 0
+        for b in range(K):
+            if mask & (1 << b):
+                a += 1
+        for b in range(K):
+            if not mask & (1 << b):
+                v = best[mask] + S[a, b]
+                if v > best[mask | (1 << b)]:
+                    best[mask | (1 << b)] = v
+    return best[(1 << K) - 1]
+
+
+@njit(cache=True)
+def overlap(W, w_inputs, T, t_fields, n_inputs, task, dense):
+    """Mean normalized overlap q of the student with the teacher: identity
+    matching for sparse students, best matching for dense ones; |q_k| for
+    parity (a unit and its negation are the same up to the sign gauge)."""
+    Q = overlap_matrix(W, w_inputs, T, t_fields, n_inputs)
+    K = Q.shape[0]
+    if task == PARITY:
+        Q = np.abs(Q)
+    if not dense:
+        total = 0.0
+        for k in range(K):
+            total += Q[k, k]
+        return total / K
+    return best_matching_sum(Q) / K
+
+
+@njit(cache=True)
+def unit_match(W, w_inputs, T, t_fields, n_inputs):
+    """M[a, b] = +1 if student unit a equals teacher unit b as a vector in
+    input space, -1 if it equals its negation, 0 otherwise."""
+    A = embed(W, w_inputs, n_inputs)
+    B = embed(T, t_fields, n_inputs)
+    K = A.shape[0]
+    M = np.zeros((K, B.shape[0]), dtype=np.int64)
+    for a in range(K):
+        for b in range(B.shape[0]):
+            same = True
+            neg = True
+            for i in range(n_inputs):
+                if A[a, i] != B[b, i]:
+                    same = False
+                if A[a, i] != -B[b, i]:
+                    neg = False
+            M[a, b] = 1 if same else (-1 if neg else 0)
+    return M
+
+
+@njit(cache=True)
+def exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
+    """Whether a discrete student computes exactly the teacher's function,
+    decided from the weights (exact for sign units with odd teacher fields;
+    tests/test_success_exact.py checks it by enumerating inputs).
+
+    Committee: each student unit equals its teacher unit. Parity: each equals
+    its teacher unit up to sign, with an even number of minus signs. Sparse
+    students use the identity matching; dense ones any permutation, found by
+    dynamic programming over (used teacher units, parity of minus signs).
+    """
+    M = unit_match(W, w_inputs, T, t_fields, n_inputs)
+    K = M.shape[0]
+    if not dense:
+        minus = 0
+        for k in range(K):
+            if M[k, k] == 0 or (task == COMMITTEE and M[k, k] == -1):
+                return False
+            if M[k, k] == -1:
+                minus += 1
+        return minus % 2 == 0
+    # reach[mask, s]: first popcount(mask) students matched to teacher units
+    # `mask` with s = parity of the number of negated units.
+    reach = np.zeros((1 << K, 2), dtype=np.bool_)
+    reach[0, 0] = True
+    for mask in range(1 << K):
+        a = 0
+        for b in range(K):
+            if mask & (1 << b):
+                a += 1
+        if a == K:
+            continue
+        for s in range(2):
+            if not reach[mask, s]:
+                continue
+            for b in range(K):
+                if mask & (1 << b):
+                    continue
+                if M[a, b] == 1:
+                    reach[mask | (1 << b), s] = True
+                elif M[a, b] == -1 and task == PARITY:
+                    reach[mask | (1 << b), 1 - s] = True
+    return reach[(1 << K) - 1, 0]
+
+
+@njit(cache=True)
+def test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state):
+    """Error rate of a discrete student on ``n_test`` patterns of the test
+    stream. ``test_state`` is copied: every call sees the same test set."""
+    state = test_state.copy()
+    x = np.empty((n_inputs, 1))
+    errors = 0
+    for _ in range(n_test):
+        draw_pattern(state, gaussian, x, 0)
+        if sign_network_output(W, w_inputs, task, x, 0) != sign_network_output(T, t_fields, task, x, 0):
+            errors += 1
+    return errors / n_test
+
+
+def binomial_se(rate: np.ndarray, n: int) -> np.ndarray:
+    """Standard error of an error rate measured on n independent patterns."""
+    rate = np.asarray(rate, dtype=float)
+    return np.sqrt(rate * (1.0 - rate) / n)
+
+
+def log_times(t_max: int, n_points: int) -> np.ndarray:
+    """Up to ``n_points`` distinct integer times, log-spaced in [1, t_max]."""
+    if n_points <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.round(np.geomspace(1, t_max, n_points)).astype(np.int64))
+

@@ -1,0 +1,85 @@
+"""Input patterns and mini-batches, drawn inside kernels from a run's streams.
+
+Patterns are stored feature-major, ``X[i, mu]`` with shape (N, P), so that the
+inputs one weight multiplies are contiguous over the batch. A pattern always
+takes the same random numbers from its stream whatever the batch size (binary:
+ceil(N/64) 64-bit draws; gaussian: N normal deviates), so the data stream is
+one sequence of patterns that mini-batches cut into pieces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, uint64
+
+from .rng import next_u64, normal, randbelow
+from .teacher import sign_network_labels
+
+
+@njit(cache=True)
+def draw_pattern(state, gaussian, X, mu):
+    """Fill column ``mu`` of ``X`` (N, P) with one fresh input pattern:
+    uniform +-1 (one random bit per input) or standard normal."""
+    n = X.shape[0]
+    if gaussian:
+        for i in range(n):
+            X[i, mu] = normal(state)
+        return
+    i = 0
+    while i < n:
+        bits = next_u64(state)
+        j = 0
+        while j < 64 and i < n:
+            X[i, mu] = 1.0 if (bits >> uint64(j)) & uint64(1) else -1.0
+            i += 1
+            j += 1
+
+
+@njit(cache=True)
+def draw_patterns(state, gaussian, X):
+    """Fill every column of ``X`` (N, P) with fresh patterns, in order."""
+    for mu in range(X.shape[1]):
+        draw_pattern(state, gaussian, X, mu)
+
+
+@njit(cache=True)
+def draw_labelled(state, gaussian, teacher_w, teacher_fields, task, X, y):
+    """Fresh patterns into ``X`` (N, P) and their teacher labels into ``y``."""
+    draw_patterns(state, gaussian, X)
+    sign_network_labels(teacher_w, teacher_fields, task, X, y)
+
+
+@njit(cache=True)
+def shuffle(state, perm):
+    """Fisher-Yates shuffle of ``perm`` in place."""
+    for i in range(perm.size - 1, 0, -1):
+        j = randbelow(state, i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+
+
+@njit(cache=True)
+def next_finite_batch(state, Xtr, ytr, perm, cursor, X, y):
+    """Copy the next ``m = X.shape[1]`` training patterns into (X, y).
+
+    Mini-batches are drawn without replacement within an epoch: the training
+    set is visited in the order ``perm``; when fewer than ``m`` patterns are
+    left the epoch ends (the remainder is dropped) and ``perm`` is reshuffled.
+    ``cursor`` is the position in ``perm``; returns the new cursor.
+    """
+    m = X.shape[1]
+    if cursor + m > perm.size:
+        shuffle(state, perm)
+        cursor = 0
+    n = X.shape[0]
+    for mu in range(m):
+        src = perm[cursor + mu]
+        for i in range(n):
+            X[i, mu] = Xtr[i, src]
+        y[mu] = ytr[src]
+    return cursor + m
+
+
+def initial_perm(train_size: int) -> np.ndarray:
+    """The visiting order before the first shuffle; a cursor at the end forces
+    a shuffle before the first batch."""
+    return np.arange(train_size, dtype=np.int64)
