@@ -251,6 +251,8 @@ def sgd_run(
         "pattern_evals": float(step * m),
         "status": 1.0 if diverged else 0.0,
         "success": 0.0 if diverged else float(test_err <= success_threshold),
+        # method codes of mbphase.observables: 0 none, 3 test set
+        "success_method": 0.0 if diverged or test_err > success_threshold else 3.0,
         "t_solve": np.nan if diverged else t_solve,
         "q": np.nan if diverged else overlap(W, w_inputs, T, t_fields, n_inputs, task, dense),
         "gen_error": np.nan if diverged else test_err,
@@ -258,3 +260,45 @@ def sgd_run(
         "energy_late": float(np.mean(late_e)) if late_e and full else np.nan,
     }
     return W, out, traj
+
+
+def draw_binary_patterns(u64_outputs, n_inputs, n_patterns):
+    """+-1 patterns (N, P) from a list of 64-bit outputs: each pattern uses
+    ceil(N/64) fresh outputs, bit j of an output is input j (1 -> +1)."""
+    per = -(-n_inputs // 64)
+    X = np.empty((n_inputs, n_patterns))
+    for mu in range(n_patterns):
+        words = u64_outputs[mu * per : (mu + 1) * per]
+        for i in range(n_inputs):
+            X[i, mu] = 1.0 if (words[i // 64] >> (i % 64)) & 1 else -1.0
+    return X
+
+
+def greedy_dynamics(T, t_fields, task, n_inputs, W, w_inputs, ternary, m, max_sweeps, temperature, sequential,
+                    data_state, dyn_state, draw_batch, randbelow, uniform):
+    """Greedy/Metropolis mini-batch dynamics (online data, sweep refresh) with
+    every energy recomputed from scratch. Random numbers come from the same
+    primitives as the kernel so the trajectories can be compared exactly.
+    Returns (final W, accepted, proposals, per-sweep energies after the sweep)."""
+    W = W.copy()
+    K, F = W.shape
+    accepted = proposals = 0
+    energies = []
+    for _ in range(max_sweeps):
+        X, y = draw_batch(data_state, m)
+        for p in range(K * F):
+            r = p if sequential else randbelow(dyn_state, K * F)
+            k, j = divmod(r, F)
+            old = W[k, j]
+            if ternary:
+                others = [v for v in (-1.0, 0.0, 1.0) if v != old]
+                new = others[randbelow(dyn_state, 2)]
+            else:
+                new = -old
+            dE = flip_energy_change(W, w_inputs, task, X, y, k, j, new)
+            proposals += 1
+            if dE <= 0 or (temperature > 0 and uniform(dyn_state) < np.exp(-dE / temperature)):
+                W[k, j] = new
+                accepted += 1
+        energies.append(energy(W, w_inputs, task, X, y))
+    return W, accepted, proposals, energies

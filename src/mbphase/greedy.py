@@ -23,6 +23,7 @@ from .observables import (
     I_EVALS,
     I_GEN,
     I_LOSS,
+    I_METHOD,
     I_Q,
     I_Q_LATE,
     I_STATUS,
@@ -30,8 +31,9 @@ from .observables import (
     I_T_RUN,
     I_T_SOLVE,
     I_TRAIN,
-    exact_success,
+    METHOD_NONE,
     overlap,
+    success_method,
     test_error_sign,
 )
 from .patterns import draw_labelled, next_finite_batch
@@ -121,7 +123,7 @@ def set_error(W, w_inputs, task, X, y):
 
 @njit(cache=True)
 def greedy_one(
-    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, gaussian,
+    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, check_function, gaussian,
     m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
     stop_at_success, n_test, traj_times, data_state, dyn_state, test_state,
     scalars, traj,
@@ -132,6 +134,8 @@ def greedy_one(
     otherwise batches come from a fixed training set of that many patterns.
     Writes the observables into ``scalars`` (see observables.SCALARS) and the
     log-spaced samples into ``traj`` (len(traj_times), 4), NaN where unreached.
+    Success is checked after every sweep (observables.success_method; the
+    functional comparison only when the mini-batch is learnt perfectly).
     """
     K, F = W.shape
     n_weights = K * F
@@ -161,7 +165,8 @@ def greedy_one(
     late_start = max_sweeps // 2 + 1
     errors = 0
     sweep = 0
-    if exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
+    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
+    if method != METHOD_NONE:
         t_solve = 0.0
     while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
         sweep += 1
@@ -186,8 +191,13 @@ def greedy_one(
                 apply_flip(k, row, delta, task, X, H, S, C)
                 errors += dE
                 accepted += 1
-        if t_solve != t_solve and exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
-            t_solve = float(sweep)
+        if t_solve != t_solve:
+            # A functional comparison is worth its cost only once the
+            # mini-batch is learnt perfectly (the teacher's function has
+            # zero energy on every batch).
+            method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function and errors == 0, gaussian, n_test, test_state)
+            if method != METHOD_NONE:
+                t_solve = float(sweep)
         if sweep >= late_start:
             q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
             if finite:
@@ -206,7 +216,9 @@ def greedy_one(
 
     solved = t_solve == t_solve
     stopped_early = stop_at_success and solved and sweep < max_sweeps
-    scalars[I_SUCCESS] = 1.0 if exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense) else 0.0
+    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
+    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
+    scalars[I_METHOD] = method
     scalars[I_T_SOLVE] = t_solve
     scalars[I_T_RUN] = sweep
     scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
@@ -222,7 +234,7 @@ def greedy_one(
 
 @njit(cache=True, parallel=True)
 def greedy_many(
-    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, gaussian,
+    T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, check_function, gaussian,
     m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
     stop_at_success, n_test, traj_times, states, scalars, traj,
 ):
@@ -232,7 +244,7 @@ def greedy_many(
     depend on the thread count."""
     for s in prange(W.shape[0]):
         greedy_one(
-            T[s], t_fields[s], task, n_inputs, W[s], w_inputs[s], ternary, dense, gaussian,
+            T[s], t_fields[s], task, n_inputs, W[s], w_inputs[s], ternary, dense, check_function, gaussian,
             m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
             stop_at_success, n_test, traj_times, states[s, 0], states[s, 1], states[s, 2],
             scalars[s], traj[s],

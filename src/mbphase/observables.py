@@ -29,9 +29,18 @@ SCALARS = (
     "energy_late",
     "pattern_evals",
     "status",
+    "success_method",
 )
-I_SUCCESS, I_T_SOLVE, I_T_RUN, I_Q, I_GEN, I_TRAIN, I_ACC, I_LOSS, I_Q_LATE, I_E_LATE, I_EVALS, I_STATUS = range(len(SCALARS))
+I_SUCCESS, I_T_SOLVE, I_T_RUN, I_Q, I_GEN, I_TRAIN, I_ACC, I_LOSS, I_Q_LATE, I_E_LATE, I_EVALS, I_STATUS, I_METHOD = range(len(SCALARS))
 STATUS = ("ok", "diverged")
+# How success was decided: by the weights; by the function on every binary
+# input; by zero errors on the run's test set; not successful.
+METHOD_NONE, METHOD_WEIGHTS, METHOD_ENUMERATION, METHOD_TEST_SET = range(4)
+SUCCESS_METHODS = ("none", "weights", "enumeration", "test_set")
+# Largest N whose 2^N binary inputs are enumerated to compare functions.
+ENUMERATION_MAX_INPUTS = 20
+# Test patterns checked first, before a full functional comparison.
+SCREEN_PATTERNS = 256
 # Trajectory samples: (t, q, test_error, acceptance rate since last sample or loss)
 TRAJ_FIELDS = 4
 
@@ -181,6 +190,50 @@ def test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, 
         if sign_network_output(W, w_inputs, task, x, 0) != sign_network_output(T, t_fields, task, x, 0):
             errors += 1
     return errors / n_test
+
+
+@njit(cache=True)
+def same_function_enumerated(W, w_inputs, T, t_fields, task, n_inputs):
+    """Whether two sign networks agree on all 2^N binary inputs."""
+    x = np.empty((n_inputs, 1))
+    for code in range(1 << n_inputs):
+        for i in range(n_inputs):
+            x[i, 0] = 1.0 if (code >> i) & 1 else -1.0
+        if sign_network_output(W, w_inputs, task, x, 0) != sign_network_output(T, t_fields, task, x, 0):
+            return False
+    return True
+
+
+def weights_decide_success(architecture: str, topology: str, K: int) -> bool:
+    """Whether matching weights is also necessary for computing the teacher's
+    function. Proved and tested exhaustively for sparse students on a tree
+    (fields are disjoint, so every unit is pivotal somewhere) and for single
+    units; with overlapping fields (random topology) a different student can
+    compute the same committee (tests/test_observables.py finds one), and for
+    dense students with K >= 3 only the one-unit neighbourhood was checked."""
+    return K == 1 or (architecture == "sparse" and topology == "tree")
+
+
+@njit(cache=True)
+def success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state):
+    """How (and whether) a discrete student computes the teacher's function.
+
+    Matching weights suffice. Where they are not necessary
+    (``check_function``, see :func:`weights_decide_success`) the functions
+    are compared: after a screen on the first test patterns, on all 2^N
+    binary inputs when N <= ENUMERATION_MAX_INPUTS, else on the whole test
+    set (zero errors)."""
+    if exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
+        return METHOD_WEIGHTS
+    if not check_function:
+        return METHOD_NONE
+    if test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, min(SCREEN_PATTERNS, n_test), test_state) > 0.0:
+        return METHOD_NONE
+    if not gaussian and n_inputs <= ENUMERATION_MAX_INPUTS:
+        return METHOD_ENUMERATION if same_function_enumerated(W, w_inputs, T, t_fields, task, n_inputs) else METHOD_NONE
+    if test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state) == 0.0:
+        return METHOD_TEST_SET
+    return METHOD_NONE
 
 
 def binomial_se(rate: np.ndarray, n: int) -> np.ndarray:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import __version__
 from .greedy import greedy_many
-from .observables import SCALARS, STATUS, TRAJ_FIELDS, binomial_se, log_times
+from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
 from .params import RunParams
 from .rng import run_streams, xoshiro_state
 from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
@@ -110,7 +110,8 @@ def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tupl
     common = (inputs.teacher_weights, inputs.teacher_fields, task_code(p.task), p.n_inputs, inputs.student_weights, inputs.student_inputs)
     if p.weights == "discrete":
         greedy_many(
-            *common, p.architecture == "dense", p.architecture == "dense", p.inputs == "gaussian",
+            *common, p.architecture == "dense", p.architecture == "dense",
+            not weights_decide_success(p.architecture, p.topology, p.K), p.inputs == "gaussian",
             p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
             p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
         )
@@ -186,6 +187,7 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
         **{k: [values[k]] * n for k in COLUMNS if k in values},
         "status": [STATUS[int(c)] for c in col["status"]],
         "success": col["success"] == 1.0,
+        "success_method": [SUCCESS_METHODS[int(c)] for c in col["success_method"]],
         "t_solve": col["t_solve"],
         "t_run": col["t_run"].astype(np.int64),
         "q": col["q"],

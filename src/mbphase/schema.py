@@ -51,7 +51,8 @@ ID_COLUMNS = {
 
 OBSERVABLE_COLUMNS = {
     "status": (pa.string(), "ok | diverged (SGD loss became NaN or inf)"),
-    "success": (pa.bool_(), "discrete: student computes the teacher's function (from weights); continuous: gen_error <= success_threshold"),
+    "success": (pa.bool_(), "discrete: the student computes the teacher's function (see success_method); continuous: gen_error <= success_threshold"),
+    "success_method": (pa.string(), "how success was decided: weights | enumeration (all 2^N binary inputs) | test_set (zero test errors) | none"),
     "t_solve": (pa.float64(), "first sweep (discrete) or evaluated step (continuous) with success; NaN if never"),
     "t_run": (pa.int64(), "sweeps or steps actually run"),
     "q": (pa.float64(), "final overlap, mean over units of W_k.T_k/(|W_k||T_k|), best unit matching for dense, |q_k| for parity"),

@@ -32,11 +32,14 @@ import numpy as np
 from numba import njit, prange
 
 from .observables import (
+    METHOD_NONE,
+    METHOD_TEST_SET,
     I_ACC,
     I_E_LATE,
     I_EVALS,
     I_GEN,
     I_LOSS,
+    I_METHOD,
     I_Q,
     I_Q_LATE,
     I_STATUS,
@@ -292,6 +295,7 @@ def sgd_one(
     scalars[I_EVALS] = float(step) * m
     if diverged:
         scalars[I_SUCCESS] = 0.0
+        scalars[I_METHOD] = METHOD_NONE
         scalars[I_T_SOLVE] = np.nan
         scalars[I_Q] = np.nan
         scalars[I_GEN] = np.nan
@@ -302,6 +306,7 @@ def sgd_one(
     # The last step executed is always an evaluation step (max_steps, or the
     # evaluation at which the run solved), so test_err is the final one.
     scalars[I_SUCCESS] = 1.0 if test_err <= success_threshold else 0.0
+    scalars[I_METHOD] = METHOD_TEST_SET if test_err <= success_threshold else METHOD_NONE
     scalars[I_T_SOLVE] = t_solve
     scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
     scalars[I_GEN] = test_err
