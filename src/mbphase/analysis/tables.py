@@ -1,0 +1,126 @@
+"""All analysis tables of a run table, and their Parquet files.
+
+:func:`analyse` is the one entry point a workflow rule needs: run table in,
+named tables out. The figures (:mod:`mbphase.plots`) are drawn from these
+tables only, so every figure can be regenerated from the stored Parquet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mbphase.analysis.collapse import collapse_table
+from mbphase.analysis.critical import critical_m, power_law
+from mbphase.analysis.order import bimodality_table, overlap_curve, overlap_histograms, overlap_jump
+from mbphase.analysis.success import psucc_table
+from mbphase.analysis.temperature import effective_temperature
+from mbphase.analysis.timing import solve_time_table, test_error_table
+
+# Table name -> what it holds; also the file stem of its Parquet file.
+TABLES = {
+    "psucc": "P_succ per (experiment, size, m) with Wilson 95% intervals",
+    "critical": "m_c per (experiment, size) with bootstrap errors over seeds",
+    "power_law": "fit m_c = A size^b per experiment",
+    "collapse": "finite-size-scaling collapse parameters and quality S",
+    "overlap": "mean final overlap q per (experiment, size, m)",
+    "overlap_jump": "largest jump of the mean overlap between consecutive m",
+    "bimodality": "bimodality coefficient of q at the m nearest m_c",
+    "overlap_hist": "histograms of q per (experiment, size, m)",
+    "solve_time": "median time to solution of solved runs, bootstrap interval",
+    "test_error": "mean test error over seeds per (experiment, size, m)",
+    "t_eff": "effective temperature T_eff(m) of greedy finite-data runs",
+    "metropolis_energy": "Metropolis baseline energy E(T) used for T_eff",
+}
+
+
+def analyse(
+    runs: pd.DataFrame,
+    n_boot: int = 200,
+    seed: int = 0,
+    collapse_forms=("power", "critical"),
+) -> dict[str, pd.DataFrame]:
+    """Every analysis table of a run table.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        Rows of the run table (:mod:`mbphase.schema`), one experiment or
+        several; T_eff needs the Metropolis baseline runs in the same input.
+    n_boot : int
+        Bootstrap replicates (m_c, median t_solve, T_eff).
+    seed : int
+        Seed of all bootstraps; the tables are a deterministic function of
+        (runs, n_boot, seed).
+    collapse_forms : iterable of 'power' | 'critical'
+        Scaling forms fitted by the collapse.
+
+    Returns
+    -------
+    dict name -> DataFrame
+        The tables named in :data:`TABLES`, in that order. Tables with
+        nothing to report are empty but have their columns.
+    """
+    psucc = psucc_table(runs)
+    critical = critical_m(runs, n_boot=n_boot, seed=seed)
+    overlap = overlap_curve(runs)
+    t_eff, metropolis = effective_temperature(runs, n_boot=n_boot, seed=seed)
+    tables = {
+        "psucc": psucc,
+        "critical": critical,
+        "power_law": power_law(critical),
+        "collapse": collapse_table(psucc, forms=collapse_forms),
+        "overlap": overlap,
+        "overlap_jump": overlap_jump(overlap),
+        "bimodality": bimodality_table(runs, critical),
+        "overlap_hist": overlap_histograms(runs),
+        "solve_time": solve_time_table(runs, n_boot=n_boot, seed=seed),
+        "test_error": test_error_table(runs),
+        "t_eff": t_eff,
+        "metropolis_energy": metropolis,
+    }
+    return {name: tables[name] for name in TABLES}
+
+
+def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:
+    """Write each table to ``outdir/<name>.parquet``.
+
+    Parameters
+    ----------
+    tables : dict name -> DataFrame
+        For instance the output of :func:`analyse`.
+    outdir : path-like
+        Created if missing.
+
+    Returns
+    -------
+    dict name -> Path of the file written
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in tables.items():
+        path = outdir / f"{name}.parquet"
+        table.reset_index(drop=True).to_parquet(path, index=False)
+        paths[name] = path
+    return paths
+
+
+def read_tables(indir, names=None) -> dict[str, pd.DataFrame]:
+    """Read the tables written by :func:`write_tables`.
+
+    Parameters
+    ----------
+    indir : path-like
+    names : iterable of str, optional
+        Which tables (default: every ``*.parquet`` in ``indir``).
+
+    Returns
+    -------
+    dict name -> DataFrame
+    """
+    indir = Path(indir)
+    if names is None:
+        names = sorted(p.stem for p in indir.glob("*.parquet"))
+    return {name: pd.read_parquet(indir / f"{name}.parquet") for name in names}
