@@ -68,7 +68,8 @@ def overlap_matrix(W, w_inputs, T, t_fields, n_inputs):
         for b in range(Kb):
             nb = np.sqrt(np.sum(B[b] * B[b]))
             if na > 0.0 and nb > 0.0:
-                Q[a, b] = np.sum(A[a] * B[b]) / (na * nb)
+                # clipped: rounding of the norms can give 1 + 1e-16
+                Q[a, b] = min(1.0, max(-1.0, np.sum(A[a] * B[b]) / (na * nb)))
     return Q
 
 

@@ -9,21 +9,19 @@ other seeds were computed in the same call.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 from typing import Sequence
 
 import numba
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import CODE_VERSION, __version__
 from .greedy import greedy_many
 from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
 from .params import RunParams
@@ -32,17 +30,9 @@ from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
 from .sgd import sgd_many
 from .teacher import make_teacher, task_code
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-@lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of the package's source files: changes exactly when the code does."""
-    h = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
-        h.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    """Hash of the package's source files (see mbphase.CODE_VERSION)."""
+    return CODE_VERSION
 
 
 @lru_cache(maxsize=1)
