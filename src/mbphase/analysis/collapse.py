@@ -84,43 +84,41 @@ def quality(xs: list[np.ndarray], ys: list[np.ndarray], dys: list[np.ndarray]) -
         combined error, and the number of points where the master curve was
         defined (NaN and 0 when there are none).
     """
-    total = 0.0
-    n_terms = 0
-    for i, x in enumerate(xs):
-        # Weighted sums of the selected neighbours of every point of size i.
-        sums = np.zeros((5, len(x)))  # K, Kx, Ky, Kxx, Kxy
-        for j, (xo, yo, dyo) in enumerate(zip(xs, ys, dys)):
-            if j == i or len(xo) < 2:
-                continue
-            left = np.searchsorted(xo, x, side="right") - 1
-            # A point equal to the last x of the other size is bracketed by
-            # its last interval.
-            left = np.where(x == xo[-1], len(xo) - 2, left)
-            inside = (left >= 0) & (left <= len(xo) - 2)
-            for idx in (left[inside], left[inside] + 1):
-                w = 1.0 / dyo[idx] ** 2
-                sums[0, inside] += w
-                sums[1, inside] += w * xo[idx]
-                sums[2, inside] += w * yo[idx]
-                sums[3, inside] += w * xo[idx] ** 2
-                sums[4, inside] += w * xo[idx] * yo[idx]
-        k, kx, ky, kxx, kxy = sums
-        delta = k * kxx - kx**2
-        # delta vanishes where nothing was selected, or where every selected
-        # point has the same x (no line to fit).
-        defined = delta > 1e-12 * np.maximum(k * kxx, 1e-300)
-        if not defined.any():
+    x_all = np.concatenate(xs)
+    y_all = np.concatenate(ys)
+    dy_all = np.concatenate(dys)
+    owner = np.repeat(np.arange(len(xs)), [len(x) for x in xs])
+    # Weighted sums over the selected neighbours of every point:
+    # K, Kx, Ky, Kxx, Kxy of the two bracketing points of each other size.
+    k, kx, ky, kxx, kxy = np.zeros((5, len(x_all)))
+    for j, (xo, yo, dyo) in enumerate(zip(xs, ys, dys)):
+        if len(xo) < 2:
             continue
-        k, kx, ky, kxx, kxy, delta, xi = (a[defined] for a in (k, kx, ky, kxx, kxy, delta, x))
-        intercept = (kxx * ky - kx * kxy) / delta
-        slope = (k * kxy - kx * ky) / delta
-        master = intercept + slope * xi
-        master_var = (kxx - 2 * kx * xi + k * xi**2) / delta
-        total += float(np.sum((ys[i][defined] - master) ** 2 / (dys[i][defined] ** 2 + master_var)))
-        n_terms += int(defined.sum())
+        left = np.searchsorted(xo, x_all, side="right") - 1
+        # A point equal to the last x of the other size is bracketed by its
+        # last interval.
+        left = np.where(x_all == xo[-1], len(xo) - 2, left)
+        inside = np.nonzero((left >= 0) & (left <= len(xo) - 2) & (owner != j))[0]
+        wo = 1.0 / dyo**2
+        for idx in (left[inside], left[inside] + 1):
+            w, xs_, ys_ = wo[idx], xo[idx], yo[idx]
+            k[inside] += w
+            kx[inside] += w * xs_
+            ky[inside] += w * ys_
+            kxx[inside] += w * xs_ * xs_
+            kxy[inside] += w * xs_ * ys_
+    delta = k * kxx - kx**2
+    # delta vanishes where nothing was selected, or where every selected point
+    # has the same x (no line to fit).
+    defined = delta > 1e-12 * np.maximum(k * kxx, 1e-300)
+    n_terms = int(defined.sum())
     if n_terms == 0:
         return float("nan"), 0
-    return total / n_terms, n_terms
+    k, kx, ky, kxx, kxy, delta, x = (a[defined] for a in (k, kx, ky, kxx, kxy, delta, x_all))
+    master = ((kxx * ky - kx * kxy) + (k * kxy - kx * ky) * x) / delta
+    master_var = (kxx - 2 * kx * x + k * x**2) / delta
+    terms = (y_all[defined] - master) ** 2 / (dy_all[defined] ** 2 + master_var)
+    return float(terms.mean()), n_terms
 
 
 @dataclasses.dataclass
@@ -238,13 +236,20 @@ def fit_collapse(
     best grid point (a poor start gets stuck in a local minimum of this
     piecewise-smooth function), constrained to the box spanned by the grid.
 
-    Errors: the recipe of pyfssa (after Nelder and Mead, 1965): fit the
-    quadratic form of S around the minimum, Hessian H, and take the
-    covariance as 2 S_min H^{-1}. Here H comes from central finite
-    differences with steps that raise S by about 1% of S_min. Each error
-    is the change of that parameter (the others re-optimised) that raises S
-    from S_min to 2 S_min; when S_min is near 1 this is the rise of S by 1
-    of Houdayer and Hartmann.
+    Errors: the recipe of pyfssa (after Nelder and Mead, 1965): fit a
+    quadratic form to S around the minimum, Hessian H, and take the
+    covariance as 2 S_min H^{-1}. Each error is then the change of that
+    parameter (the others re-optimised) that raises S from S_min to
+    2 S_min in the quadratic approximation; when S_min is near 1 this is
+    the rise of S by 1 of Houdayer and Hartmann. Here the quadratic is
+    fitted by least squares on a grid spanning that rise (see
+    :func:`_curvature_covariance`), because S has kinks on smaller scales.
+    Since S is a mean over N_terms points, a rise of S by S_min is a rise of
+    the total chi^2 by N_terms S_min, so these errors are wider than a
+    delta-chi^2 = 1 error by about sqrt(N_terms S_min): deliberately
+    conservative, as the master curve is itself estimated from the data.
+    They mean something only when S_min is of order 1: a large S_min says
+    the scaling form does not describe the data.
     """
     names = FORMS.get(form)
     if names is None:
@@ -279,8 +284,12 @@ def fit_collapse(
     simplex = np.vstack([start] + [start + np.eye(len(names))[i] * steps[i] for i in range(len(names))])
     bounds = [(float(a.min()), float(a.max())) for a in axes]
     simplex = np.clip(simplex, [b[0] for b in bounds], [b[1] for b in bounds])
+    # Converged when the simplex has shrunk below 1e-4 grid steps: S jumps
+    # where points enter or leave the overlap, so a tolerance on the spread
+    # of S over the simplex may never be met at a minimum sitting on a jump.
     result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=bounds,
-                               options={"initial_simplex": simplex, "xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000})
+                               options={"initial_simplex": simplex, "xatol": 1e-4 * min(steps), "fatol": np.inf,
+                                        "maxiter": 2000})
     best = result.x if result.fun <= scan.min() else start
     spans = np.array([hi - lo for lo, hi in bounds])
     at_bound = bool(np.any((np.abs(best - [b[0] for b in bounds]) < 1e-6 * spans)
@@ -302,41 +311,52 @@ def _default_grid(form: str, curves) -> list[np.ndarray]:
 
 
 def _curvature_covariance(objective, best, s_min, scales) -> np.ndarray:
-    """2 S_min H^{-1}, H the finite-difference Hessian of S at ``best``.
+    """2 S_min H^{-1}, H the Hessian of a quadratic fitted to S around
+    ``best``.
 
-    The step of each parameter starts at 1e-4 of its grid spacing and doubles
-    until S rises by 1% of S_min (S is only piecewise smooth: points change
-    bracket as the parameters move, so too small a step sees the kinks).
+    S is only piecewise smooth: points change bracket, and enter or leave
+    the set where the master curve is defined, as the parameters move, so
+    finite differences with small steps measure the kinks rather than the
+    width of the minimum. Instead, along each axis a step h_i is found at
+    which S has risen by about S_min (the scale of the error itself), and a
+    full quadratic is fitted by least squares to S on the grid
+    best + {-1, -1/2, 0, 1/2, 1} h (in every dimension).
     """
     n = len(best)
     nan = np.full((n, n), np.nan)
     if not np.isfinite(s_min) or s_min <= 0:
         return nan
-    target = 0.01 * s_min
+
+    def mean_rise(i, h):
+        e = np.zeros(n)
+        e[i] = h
+        return 0.5 * (objective(best + e) + objective(best - e)) - s_min
+
     h = np.zeros(n)
     for i in range(n):
-        step = 1e-4 * max(scales[i], 1e-8)
+        low, high = 0.0, 1e-3 * max(scales[i], 1e-8)
         for _ in range(60):
-            e = np.zeros(n)
-            e[i] = step
-            rise = min(objective(best + e), objective(best - e)) - s_min
-            if rise >= target:
+            if mean_rise(i, high) >= s_min:
                 break
-            step *= 2
-        h[i] = step
-    hess = np.empty((n, n))
-    for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = h[i]
-        hess[i, i] = (objective(best + ei) - 2 * s_min + objective(best - ei)) / h[i] ** 2
-        for j in range(i + 1, n):
-            ej = np.zeros(n)
-            ej[j] = h[j]
-            value = (objective(best + ei + ej) - objective(best + ei - ej)
-                     - objective(best - ei + ej) + objective(best - ei - ej)) / (4 * h[i] * h[j])
-            hess[i, j] = hess[j, i] = value
-    if not np.all(np.isfinite(hess)):
+            low, high = high, 2 * high
+        else:
+            return nan
+        for _ in range(8):
+            mid = 0.5 * (low + high)
+            low, high = (mid, high) if mean_rise(i, mid) < s_min else (low, mid)
+        h[i] = high
+    offsets = np.array(np.meshgrid(*[np.linspace(-1, 1, 5)] * n, indexing="ij")).reshape(n, -1).T * h
+    values = np.array([objective(best + d) for d in offsets])
+    good = np.isfinite(values)
+    pairs = [(a, b) for a in range(n) for b in range(a, n)]
+    design = np.column_stack([np.ones(len(offsets)), offsets,
+                              *[offsets[:, a] * offsets[:, b] * (0.5 if a == b else 1.0) for a, b in pairs]])
+    if good.sum() < design.shape[1] + 1:
         return nan
+    coef = np.linalg.lstsq(design[good], values[good], rcond=None)[0]
+    hess = np.empty((n, n))
+    for c, (a, b) in zip(coef[1 + n:], pairs):
+        hess[a, b] = hess[b, a] = c
     eigenvalues = np.linalg.eigvalsh(hess)
     if eigenvalues.min() <= 0:
         return nan

@@ -99,11 +99,13 @@ def fit_logistic(x, k, n, mu0: float | None = None, max_iter: int = 100) -> tupl
     -------
     mu, w, usable : float, float, bool
         Centre (x where P = 1/2) and width of the increasing logistic
-        P = 1 / (1 + exp(-(x - mu) / w)). ``usable`` is False when Newton did
-        not converge, the width fell below 1e-3 of the span of x (separated
-        data, where the maximum-likelihood width is zero and the centre is
-        anywhere in the gap), the fitted P decreases with x, or the centre
-        left the range of x.
+        P = 1 / (1 + exp(-(x - mu) / w)). ``usable`` is False (and mu, w
+        may be NaN) when the data are all successes or all failures, or
+        (quasi-)separated (every failure at or below every success in x, or
+        the reverse: then the maximum-likelihood width is zero and the centre
+        anywhere in the gap), when Newton did not converge, the width fell
+        below 1e-3 of the span of x, the fitted P decreases with x, or the
+        centre left the range of x.
 
     Notes
     -----
@@ -117,6 +119,13 @@ def fit_logistic(x, k, n, mu0: float | None = None, max_iter: int = 100) -> tupl
     span = float(x.max() - x.min()) if len(x) else 0.0
     nan = (float("nan"), float("nan"), False)
     if span <= 0 or n.sum() == 0:
+        return nan
+    has_success, has_failure = k > 0, (n - k) > 0
+    if not has_success.any() or not has_failure.any():
+        return nan
+    if x[has_failure].max() <= x[has_success].min() or x[has_success].max() <= x[has_failure].min():
+        # (Quasi-)separated data: no finite maximum-likelihood estimate, the
+        # likelihood keeps growing as the logistic steepens.
         return nan
     centre = float(np.mean(x))
     xc = x - centre
