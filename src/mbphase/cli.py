@@ -5,6 +5,14 @@
 
 Everything is validated before any computation; on a bad value the command
 prints what is wrong, exits with status 2 and writes no file.
+
+The workflow's other steps (each a Snakemake rule):
+
+    mbphase compile --flag results/numba_compiled.json
+    mbphase aggregate --spec JSON --runs-template T --trajectories-template T2 \\
+        --out-runs runs.parquet --out-trajectories trajectories.parquet
+    mbphase analyse --runs runs.parquet --expected-seeds 64 --out-dir DIR
+    mbphase plot --analysis DIR [DIR ...] --out-dir results/figures
 """
 
 from __future__ import annotations
@@ -43,7 +51,100 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="Parquet file of the run rows")
     run.add_argument("--trajectory-out", default=None, help="Parquet file of the trajectory samples")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="progress bar (auto: on a terminal)")
+    _add_workflow_commands(sub)
     return parser
+
+
+# ---------------------------------------------------------------- workflow steps
+
+
+def _add_workflow_commands(sub) -> None:
+    comp = sub.add_parser("compile", help="compile every Numba kernel into the cache (NUMBA_CACHE_DIR) once")
+    comp.add_argument("--flag", default=None, help="write a JSON record of the compilation here (the workflow's flag file)")
+
+    agg = sub.add_parser("aggregate", help="check and concatenate the run files of one experiment")
+    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature], ...], blocks [[first, stop], ...]")
+    agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {first} {stop}")
+    agg.add_argument("--trajectories-template", default=None, help="trajectory-file path, same fields")
+    agg.add_argument("--out-runs", required=True, help="aggregated run table (Parquet)")
+    agg.add_argument("--out-trajectories", required=True, help="aggregated trajectory table (Parquet)")
+
+    ana = sub.add_parser("analyse", help="every analysis table of an aggregated run table")
+    ana.add_argument("--runs", required=True, help="aggregated run table (Parquet)")
+    ana.add_argument("--out-dir", required=True, help="directory of the analysis tables, one <name>.parquet each")
+    ana.add_argument("--expected-seeds", type=int, default=None, help="runs every point must have (the config's seeds)")
+    ana.add_argument("--allow-incomplete", action="store_true", help="analyse points with fewer runs than --expected-seeds instead of refusing")
+    ana.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
+    ana.add_argument("--seed", type=int, default=0, help="seed of the bootstraps")
+
+    plo = sub.add_parser("plot", help="the figures, from analysis tables")
+    plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
+    plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
+    plo.add_argument("--collapse-form", choices=("power", "critical"), default="power", help="scaling form of figure 2")
+
+
+def cmd_compile(args) -> int:
+    from .warmup import compile_kernels, write_record
+
+    record = compile_kernels()
+    for label, seconds in record["seconds"].items():
+        print(f"{seconds:8.2f} s  {label}")
+    print(f"code version {record['code_version']}, Numba {record['numba']}, cache {record['cache_dir']}")
+    if args.flag:
+        write_record(record, args.flag)
+    return 0
+
+
+def cmd_aggregate(args) -> int:
+    from .aggregate import Spec, aggregate, write_aggregate
+
+    spec = Spec.from_json(args.spec)
+    result = aggregate(spec.files(args.runs_template, args.trajectories_template), spec.experiment, spec.seeds, spec.base_seed)
+    for message in result.warnings:
+        print(f"mbphase: warning: {message}", file=sys.stderr)
+    write_aggregate(result, args.out_runs, args.out_trajectories)
+    n_points = result.runs.groupby(["size", "m", "temperature"]).ngroups if len(result.runs) else 0
+    print(f"{spec.experiment}: {len(result.runs)} runs in {n_points} points, {len(result.trajectories)} trajectory samples")
+    return 0
+
+
+def cmd_analyse(args) -> int:
+    from .analysis import analyse, write_tables
+    from .storage import read_checked
+
+    runs = read_checked(args.runs, "runs")
+    if args.expected_seeds is not None and len(runs):
+        counts = runs.groupby(["size", "m", "temperature"]).size()
+        short = counts[counts < args.expected_seeds]
+        if len(short):
+            listing = ", ".join(f"(size {s}, m {m}, T {t:g}): {n}" for (s, m, t), n in short.items())
+            message = f"{args.runs}: {len(short)} point(s) have fewer runs than the {args.expected_seeds} seeds configured: {listing}"
+            if not args.allow_incomplete:
+                from .aggregate import AggregationError
+
+                raise AggregationError(f"{message}; rerun the workflow to complete them, or pass --allow-incomplete to analyse them anyway")
+            print(f"mbphase: warning: {message}; analysing them anyway (--allow-incomplete)", file=sys.stderr)
+    tables = analyse(runs, n_boot=args.n_boot, seed=args.seed)
+    paths = write_tables(tables, args.out_dir)
+    print(f"{args.runs}: {len(runs)} runs -> {len(paths)} tables in {args.out_dir}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    import pandas as pd
+
+    from .analysis import read_tables
+    from .plots import plot_all
+
+    parts: dict[str, list] = {}
+    for directory in args.analysis:
+        for name, table in read_tables(directory).items():
+            parts.setdefault(name, []).append(table)
+    tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
+    written = plot_all(tables, args.out_dir, collapse_form=args.collapse_form)
+    for name, paths in written.items():
+        print(f"{name}: {', '.join(str(p) for p in paths)}")
+    return 0
 
 
 def cmd_run(args) -> int:
@@ -70,13 +171,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot}
+
+
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
+    from .aggregate import AggregationError
+    from .storage import DamagedFileError
+
     try:
-        return cmd_run(args)
+        return COMMANDS[args.command](args)
     except (ConfigError, ParamError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 2
+    except (DamagedFileError, AggregationError) as exc:
+        print(f"mbphase: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

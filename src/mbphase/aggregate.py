@@ -1,0 +1,285 @@
+"""All run files of one experiment into one table, checked.
+
+Each training job writes the rows of one block of seeds of one point
+(size, m, temperature) to its own Parquet file. :func:`aggregate` reads
+every file of an experiment and refuses to produce a table that is smaller
+or less consistent than the experiment says it should be:
+
+- a file that cannot be read, is truncated or has another schema version
+  stops it (:class:`mbphase.storage.DamagedFileError`);
+- so does a file whose rows are not the ones its name promises (another
+  experiment, point or base seed, missing or extra seeds), and a point whose
+  files disagree on a parameter (for instance ``max_sweeps`` changed between
+  two blocks): :class:`AggregationError`.
+
+Every message names the file and says what to do: delete it and rerun the
+workflow. A point whose runs come from different code versions is allowed
+but reported as a warning.
+
+The result is sorted by (size, m, temperature, seed), so it does not depend
+on how seeds were split into jobs nor on the order the jobs finished; each
+row carries ``n_runs``, the number of runs of its point.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .layout import fill_template, format_temperature
+from .schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
+from .storage import atomic_write_table, read_checked
+
+POINT_KEYS = ("size", "m", "temperature")
+RUN_ORDER = ("size", "m", "temperature", "seed")
+
+AGGREGATED_COLUMNS = {
+    **COLUMNS,
+    "n_runs": (pa.int64(), "runs of this row's point (size, m, temperature) in the aggregated table"),
+}
+# The trajectory files do not carry the temperature; the aggregated table
+# does, from the file's point, so that Metropolis baseline runs at m =
+# train_size can be told apart.
+AGGREGATED_TRAJECTORY_COLUMNS = {
+    **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k in ("experiment", "size", "m")},
+    "temperature": (pa.float64(), "temperature of the run's point"),
+    **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k not in ("experiment", "size", "m")},
+}
+TRAJECTORY_ORDER = ("size", "m", "temperature", "seed", "t")
+
+
+class AggregationError(RuntimeError):
+    """Run files that do not add up to the experiment: the message names the
+    file(s), what is wrong and what to do."""
+
+
+def _advice(path) -> str:
+    return f"delete it ('rm {path}') and rerun the workflow to recompute it"
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """One training job's output: seeds ``first .. stop-1`` of one point."""
+
+    runs: Path
+    trajectory: Path | None
+    size: int
+    m: int
+    temperature: float
+    first: int
+    stop: int
+
+    def point(self) -> str:
+        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one experiment's aggregation expects: its points (size, m,
+    temperature), the blocks [first, stop) of seeds of every point, and the
+    number of seeds and base seed of the experiment."""
+
+    experiment: str
+    seeds: int
+    points: tuple[tuple[int, int, float], ...]
+    blocks: tuple[tuple[int, int], ...]
+    base_seed: int | None = None
+
+    @classmethod
+    def from_json(cls, text: str) -> "Spec":
+        raw = json.loads(text)
+        return cls(
+            experiment=str(raw["experiment"]),
+            seeds=int(raw["seeds"]),
+            points=tuple((int(s), int(m), float(t)) for s, m, t in raw["points"]),
+            blocks=tuple((int(a), int(b)) for a, b in raw["blocks"]),
+            base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
+        )
+
+    def to_json(self) -> str:
+        data = {"experiment": self.experiment, "seeds": self.seeds, "base_seed": self.base_seed, "points": [list(p) for p in self.points], "blocks": [list(b) for b in self.blocks]}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def files(self, runs_template: str, trajectory_template: str | None = None) -> list[RunFile]:
+        """Every run file, from path templates with the fields of
+        :func:`mbphase.layout.fill_template`."""
+        out = []
+        for size, m, t in self.points:
+            for first, stop in self.blocks:
+                traj = Path(fill_template(trajectory_template, size, m, t, first, stop)) if trajectory_template else None
+                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop)), traj, size, m, t, first, stop))
+        return out
+
+
+@dataclass
+class Aggregate:
+    runs: pd.DataFrame
+    trajectories: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: int | None, path: Path) -> None:
+    """The rows of one run file are exactly the runs its name promises."""
+
+    def fail(what: str):
+        raise AggregationError(f"{path}: {what}, but the file's name and the config say {f.point()}, seeds {f.first}..{f.stop - 1}; {_advice(path)}")
+
+    for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
+        values = sorted(set(df[column].tolist()))
+        if values != [expected]:
+            fail(f"holds rows with {column} {values}")
+    temps = sorted(set(df["temperature"].astype(float).tolist())) if "temperature" in df else []
+    if temps and temps != [float(f.temperature)]:
+        fail(f"holds rows with temperature {temps}")
+    seeds = df["seed"].astype(np.int64).tolist()
+    if sorted(seeds) != list(range(f.first, f.stop)):
+        missing = sorted(set(range(f.first, f.stop)) - set(seeds))
+        extra = sorted(set(seeds) - set(range(f.first, f.stop)))
+        dups = sorted({s for s in seeds if seeds.count(s) > 1})
+        detail = "; ".join(x for x in (f"missing seeds {missing}" if missing else "", f"unexpected seeds {extra}" if extra else "", f"repeated seeds {dups}" if dups else "") if x)
+        fail(f"holds {len(seeds)} rows ({detail})")
+    if base_seed is not None:
+        bases = sorted(set(df["base_seed"].astype(np.int64).tolist()))
+        if bases != [base_seed]:
+            raise AggregationError(f"{path}: computed with base_seed {bases}, the config says {base_seed}; {_advice(path)}")
+
+
+def _check_point_consistency(point_rows: list[tuple[RunFile, pd.DataFrame]], warnings: list[str]) -> None:
+    """The files of one point agree on every parameter; mixed code versions
+    are reported."""
+    frame = pd.concat([df.assign(_file=str(f.runs)) for f, df in point_rows], ignore_index=True)
+    f0 = point_rows[0][0]
+    for column in PARAM_COLUMNS:
+        if column in frame and frame[column].nunique(dropna=False) > 1:
+            per_file = frame.groupby("_file", sort=True)[column].first()
+            listing = ", ".join(f"{path}: {value!r}" for path, value in per_file.items())
+            raise AggregationError(
+                f"point ({f0.point()}): the run files disagree on parameter '{column}' ({listing}); "
+                f"they come from different configs: delete the stale ones and rerun the workflow"
+            )
+    versions = frame.groupby("code_version", sort=True)["seed"].agg(lambda s: sorted(s.tolist()))
+    if len(versions) > 1:
+        listing = "; ".join(f"code {version}: seeds {_ranges(seeds)}" for version, seeds in versions.items())
+        warnings.append(
+            f"point ({f0.point()}) mixes runs from {len(versions)} code versions ({listing}); "
+            f"delete its run files and rerun the workflow if the results must come from one version"
+        )
+
+
+def _ranges(values: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2, 5'."""
+    out, start, prev = [], None, None
+    for v in values:
+        if start is None:
+            start = prev = v
+        elif v == prev + 1:
+            prev = v
+        else:
+            out.append(f"{start}-{prev}" if prev > start else f"{start}")
+            start = prev = v
+    if start is not None:
+        out.append(f"{start}-{prev}" if prev > start else f"{start}")
+    return ", ".join(out)
+
+
+def _empty_frame(columns: dict) -> pd.DataFrame:
+    return pa.schema([pa.field(k, t) for k, (t, _) in columns.items()]).empty_table().to_pandas()
+
+
+def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: int | None = None) -> Aggregate:
+    """Read, check and concatenate the run files of one experiment.
+
+    Parameters
+    ----------
+    files : sequence of RunFile
+        Every job output of the experiment; each covers seeds first..stop-1
+        of one point, and together they must cover seeds 0..seeds-1 of every
+        point exactly once.
+    experiment : str
+        Name of the experiment every row must carry.
+    seeds : int
+        Runs per point.
+    base_seed : int, optional
+        The experiment seed every row must carry (not checked if None).
+
+    Returns
+    -------
+    Aggregate
+        ``runs`` (columns :data:`AGGREGATED_COLUMNS`, sorted by size, m,
+        temperature, seed), ``trajectories`` (columns
+        :data:`AGGREGATED_TRAJECTORY_COLUMNS`, sorted by size, m,
+        temperature, seed, t) and ``warnings`` (messages for mixed code
+        versions).
+
+    Raises
+    ------
+    DamagedFileError, AggregationError
+        With a message naming the file and what to do.
+    """
+    warnings: list[str] = []
+    by_point: dict[tuple, list[tuple[RunFile, pd.DataFrame]]] = {}
+    trajectories = []
+    for f in files:
+        df = read_checked(f.runs, "runs")
+        _check_file_rows(df, f, experiment, base_seed, f.runs)
+        by_point.setdefault((f.size, f.m, float(f.temperature)), []).append((f, df))
+        if f.trajectory is not None:
+            traj = read_checked(f.trajectory, "trajectory")
+            for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
+                if len(traj) and sorted(set(traj[column].tolist())) != [expected]:
+                    raise AggregationError(f"{f.trajectory}: holds trajectory rows with {column} {sorted(set(traj[column].tolist()))}, expected {expected} ({f.point()}); {_advice(f.trajectory)}")
+            if not set(traj["seed"].tolist()) <= set(range(f.first, f.stop)):
+                raise AggregationError(f"{f.trajectory}: holds trajectory rows of seeds outside {f.first}..{f.stop - 1}; {_advice(f.trajectory)}")
+            traj.insert(list(traj.columns).index("m") + 1, "temperature", float(f.temperature))
+            trajectories.append(traj)
+
+    parts = []
+    for key, point_rows in by_point.items():
+        _check_point_consistency(point_rows, warnings)
+        have = sorted(s for _, df in point_rows for s in df["seed"].tolist())
+        if have != list(range(seeds)):
+            f0 = point_rows[0][0]
+            missing = sorted(set(range(seeds)) - set(have))
+            extra = sorted({s for s in have if s >= seeds or have.count(s) > 1})
+            raise AggregationError(
+                f"point ({f0.point()}): the run files {[str(f.runs) for f, _ in point_rows]} hold seeds {_ranges(sorted(set(have)))}, "
+                f"expected each of 0..{seeds - 1} once (missing {missing}, extra or repeated {extra}); rerun the workflow "
+                f"(delete the files of this point first if they come from another config)"
+            )
+        parts.extend(df for _, df in point_rows)
+
+    if parts:
+        runs = pd.concat(parts, ignore_index=True)
+        runs = runs.sort_values(list(RUN_ORDER), kind="mergesort", ignore_index=True)
+        runs["n_runs"] = runs.groupby(list(POINT_KEYS), sort=False)["seed"].transform("size").astype(np.int64)
+    else:
+        runs = _empty_frame(AGGREGATED_COLUMNS)
+    if trajectories and any(len(t) for t in trajectories):
+        traj = pd.concat([t for t in trajectories if len(t)], ignore_index=True)
+        traj = traj.sort_values(list(TRAJECTORY_ORDER), kind="mergesort", ignore_index=True)
+    else:
+        traj = _empty_frame(AGGREGATED_TRAJECTORY_COLUMNS)
+    return Aggregate(runs[list(AGGREGATED_COLUMNS)], traj[list(AGGREGATED_TRAJECTORY_COLUMNS)], warnings)
+
+
+def _to_arrow(df: pd.DataFrame, columns: dict, kind: str) -> pa.Table:
+    from .schema import arrow_schema
+
+    schema = arrow_schema(columns, kind)
+    # Column by column, so that a nullable integer column read back as float
+    # (train_size is null for online data) converts to int64 exactly.
+    arrays = [pa.array(df[name], type=schema.field(name).type, from_pandas=True) for name in columns]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_aggregate(result: Aggregate, runs_path: str | Path, trajectories_path: str | Path) -> None:
+    """Write both tables atomically (schema metadata as for run files, with
+    the extra columns documented)."""
+    atomic_write_table(_to_arrow(result.runs, AGGREGATED_COLUMNS, "runs"), runs_path)
+    atomic_write_table(_to_arrow(result.trajectories, AGGREGATED_TRAJECTORY_COLUMNS, "trajectory"), trajectories_path)

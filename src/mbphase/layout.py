@@ -1,0 +1,31 @@
+"""How the workflow names its files: the few conventions that the Snakemake
+rules and the ``mbphase aggregate`` command must agree on.
+
+Kept free of heavy imports (no NumPy, no Numba): the workflow reads it while
+it parses the config.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Experiment names become directory names: letters, digits, '_' and '-'.
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def format_temperature(temperature: float) -> str:
+    """The temperature as it appears in a file name: short ('0', '1.5',
+    '16') and lossless, so that ``float(format_temperature(t)) == t``.
+
+    ``'g'`` formatting keeps six significant digits; a value that needs more
+    falls back to ``repr``, which round-trips exactly.
+    """
+    t = float(temperature)
+    short = format(t, "g")
+    return short if float(short) == t else repr(t)
+
+
+def fill_template(template: str, size: int, m: int, temperature: float, first: int, stop: int) -> str:
+    """A run-file path from a template with the fields ``{size}``, ``{m}``,
+    ``{temperature}``, ``{first}`` and ``{stop}`` (seeds first..stop-1)."""
+    return template.format(size=int(size), m=int(m), temperature=format_temperature(temperature), first=int(first), stop=int(stop))

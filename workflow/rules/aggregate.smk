@@ -1,0 +1,27 @@
+# All run files of an experiment into one checked table.
+
+
+rule aggregate:
+    input:
+        runs=lambda w: train_outputs(RUN_FILE, w.experiment),
+        trajectories=lambda w: train_outputs(TRAJECTORY_FILE, w.experiment),
+        sources=AGGREGATE_SOURCES,
+    output:
+        runs=TABLES_DIR + "/runs.parquet",
+        trajectories=TABLES_DIR + "/trajectories.parquet",
+    params:
+        spec=aggregate_spec,
+        runs_template=lambda w: run_template(RUN_FILE, w.experiment),
+        trajectories_template=lambda w: run_template(TRAJECTORY_FILE, w.experiment),
+    log:
+        "results/logs/aggregate/{experiment}.log",
+    conda:
+        "../../envs/mbphase.yaml"
+    shell:
+        # tee: warnings (runs of one point from different code versions)
+        # show on the terminal as well as in the log.
+        "{MBPHASE} aggregate --spec {params.spec:q} "
+        "--runs-template {params.runs_template:q} "
+        "--trajectories-template {params.trajectories_template:q} "
+        "--out-runs {output.runs:q} --out-trajectories {output.trajectories:q} "
+        "2>&1 | tee {log:q}"

@@ -1,0 +1,68 @@
+# Analysis tables per experiment, and the figures from all of them.
+
+
+rule analyse:
+    input:
+        runs=TABLES_DIR + "/runs.parquet",
+        sources=ANALYSIS_SOURCES,
+    output:
+        [f"{ANALYSIS_DIR}/{table}.parquet" for table in ANALYSIS_TABLES],
+    params:
+        outdir=ANALYSIS_DIR,
+        seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
+    log:
+        "results/logs/analyse/{experiment}.log",
+    benchmark:
+        "results/benchmarks/analyse/{experiment}.tsv"
+    conda:
+        "../../envs/mbphase.yaml"
+    shell:
+        "{MBPHASE} analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
+        "--out-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+def figure(name, fmt):
+    """A figure file, declared for the report with its caption."""
+    return report(
+        f"{FIGURES_DIR}/{name}.{fmt}",
+        caption=f"../report/{name}.rst",
+        category=FIGURES[name],
+        labels={"figure": name, "format": fmt.upper()},
+    )
+
+
+rule plot:
+    input:
+        tables=expand(
+            f"{ANALYSIS_DIR}/{{table}}.parquet",
+            experiment=EXPERIMENTS,
+            table=ANALYSIS_TABLES,
+        ),
+        sources=PLOT_SOURCES,
+    output:
+        fig1_png=figure("fig1_psucc", "png"),
+        fig1_pdf=figure("fig1_psucc", "pdf"),
+        fig2_png=figure("fig2_collapse", "png"),
+        fig2_pdf=figure("fig2_collapse", "pdf"),
+        fig3_png=figure("fig3_mc_scaling", "png"),
+        fig3_pdf=figure("fig3_mc_scaling", "pdf"),
+        fig4_png=figure("fig4_test_error", "png"),
+        fig4_pdf=figure("fig4_test_error", "pdf"),
+        fig5_png=figure("fig5_solve_time", "png"),
+        fig5_pdf=figure("fig5_solve_time", "pdf"),
+        fig6_png=figure("fig6_overlap_hist", "png"),
+        fig6_pdf=figure("fig6_overlap_hist", "pdf"),
+        fig7_png=figure("fig7_t_eff", "png"),
+        fig7_pdf=figure("fig7_t_eff", "pdf"),
+    params:
+        analysis=expand(ANALYSIS_DIR, experiment=EXPERIMENTS),
+        outdir=FIGURES_DIR,
+    log:
+        "results/logs/plot.log",
+    benchmark:
+        "results/benchmarks/plot.tsv"
+    conda:
+        "../../envs/mbphase.yaml"
+    shell:
+        "MPLBACKEND=Agg {MBPHASE} plot --analysis {params.analysis:q} "
+        "--out-dir {params.outdir:q} > {log:q} 2>&1"

@@ -1,0 +1,253 @@
+# Config validation, the list of jobs, paths and helpers shared by the rules.
+
+import copy
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
+from snakemake.utils import min_version, update_config, validate
+
+min_version("9.0")
+
+try:
+    import mbphase
+    from mbphase.config import SCHEMA_PATH, ConfigError, check_config, iter_jobs
+    from mbphase.layout import EXPERIMENT_NAME, format_temperature
+except ImportError as exc:
+    raise WorkflowError(
+        f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
+        "the environment that runs Snakemake: pip install -e '.[workflow]'"
+    )
+
+
+report: "../report/workflow.rst"
+
+
+# A config file given on the command line (a preset) is a complete sweep: it
+# replaces config.yaml instead of being merged into it, which would add the
+# laptop sweep's experiments to every preset. --config key=value still
+# overrides single values.
+if workflow.overwrite_configfiles:
+    config.clear()
+    update_config(config, copy.deepcopy(workflow.config_settings.overwrite_config))
+    logger.info(
+        "mbphase: the sweep is "
+        + ", ".join(map(str, workflow.overwrite_configfiles))
+        + " (it replaces config.yaml)"
+    )
+
+# Our checks first: their messages name the experiment, the key, the value
+# and what is allowed. Then Snakemake's schema validation, which fills in the
+# schema's defaults.
+try:
+    EXPERIMENTS = check_config(config)
+except ConfigError as exc:
+    raise WorkflowError(f"mbphase: invalid config: {exc}")
+validate(config, str(SCHEMA_PATH))
+for _name in EXPERIMENTS:
+    if not EXPERIMENT_NAME.fullmatch(_name):
+        raise WorkflowError(
+            f"mbphase: invalid config: experiment '{_name}': invalid name; allowed: "
+            "letters, digits, '_' and '-', starting with a letter or digit "
+            "(the name becomes a directory name)"
+        )
+
+
+# ------------------------------------------------------------------ commands
+
+# The mbphase command runs with the interpreter that runs Snakemake (no
+# environment needs activating), or with the rule's conda environment when
+# deploying with --sdm conda.
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    MBPHASE = "python -m mbphase"
+else:
+    MBPHASE = shlex.quote(sys.executable) + " -m mbphase"
+
+# Numba's cache, inside the project (mbphase keys it by code version below
+# this directory). Relative: the jobs run in the working directory.
+NUMBA_CACHE_DIR = ".numba_cache"
+
+
+# ------------------------------------------------------------------ sources
+
+# The package's source files are inputs of the rules that run them, so that
+# editing the code reruns exactly the jobs it can affect.
+PACKAGE_DIR = Path(mbphase.__file__).resolve().parent
+
+
+def _relative(path):
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _sources(*patterns, exclude=()):
+    found = set()
+    for pattern in patterns:
+        found.update(PACKAGE_DIR.glob(pattern))
+    skip = set()
+    for pattern in exclude:
+        skip.update(PACKAGE_DIR.glob(pattern))
+    return sorted(_relative(p) for p in found - skip)
+
+
+# Everything but the analysis and the workflow-side modules: the simulation.
+_NOT_SIMULATION = (
+    "analysis/**/*.py",
+    "plots.py",
+    "aggregate.py",
+    "warmup.py",
+    "layout.py",
+)
+KERNEL_MODULE = {"discrete": "greedy.py", "continuous": "sgd.py"}
+# Numba's cache is keyed by a hash of every .py file of the package
+# (mbphase.CODE_VERSION), so the compile step depends on all of them.
+COMPILE_SOURCES = _sources("**/*.py")
+AGGREGATE_SOURCES = _sources(
+    "aggregate.py", "layout.py", "storage.py", "schema.py", "cli.py"
+)
+ANALYSIS_SOURCES = _sources(
+    "analysis/**/*.py", "storage.py", "schema.py", "cli.py"
+)
+PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "cli.py")
+
+
+def train_sources(experiment):
+    """The simulation sources, without the kernel of the other weight type."""
+    weights = EXPERIMENTS[experiment].options.get("weights")
+    other = [f for w, f in KERNEL_MODULE.items() if w != weights]
+    return _sources("**/*.py", exclude=_NOT_SIMULATION + tuple(other))
+
+
+# ------------------------------------------------------------------ paths
+
+RUN_DIR = "results/runs/{experiment}/size{size}/m{m}_T{temperature}"
+RUN_FILE = RUN_DIR + "/seeds{first}-{stop}.parquet"
+TRAJECTORY_FILE = RUN_DIR + "/seeds{first}-{stop}.trajectory.parquet"
+COMPILE_FLAG = "results/numba_compiled.json"
+TABLES_DIR = "results/tables/{experiment}"
+ANALYSIS_DIR = "results/analysis/{experiment}"
+FIGURES_DIR = "results/figures"
+
+# The tables of mbphase.analysis.TABLES (named here rather than imported:
+# importing the analysis would add seconds to every parse;
+# tests/test_workflow.py checks that the names agree).
+ANALYSIS_TABLES = (
+    "psucc",
+    "critical",
+    "power_law",
+    "collapse",
+    "overlap",
+    "overlap_jump",
+    "bimodality",
+    "overlap_hist",
+    "solve_time",
+    "test_error",
+    "t_eff",
+    "metropolis_energy",
+)
+# The figures of mbphase.plots.FIGURES: name -> report category.
+FIGURES = {
+    "fig1_psucc": "1. Success probability",
+    "fig2_collapse": "2. Finite-size-scaling collapse",
+    "fig3_mc_scaling": "3. Critical mini-batch size",
+    "fig4_test_error": "4. Test error",
+    "fig5_solve_time": "5. Time to solution",
+    "fig6_overlap_hist": "6. Overlap histograms",
+    "fig7_t_eff": "7. Effective temperature",
+}
+FIGURE_FORMATS = ("png", "pdf")
+
+
+def run_wildcards(exp, point, first, stop):
+    return dict(
+        experiment=exp.name,
+        size=point.size,
+        m=point.m,
+        temperature=format_temperature(point.temperature),
+        first=first,
+        stop=stop,
+    )
+
+
+def train_outputs(template, experiment=None):
+    """Every training output of one experiment (or of all), from iter_jobs."""
+    return [
+        template.format(**run_wildcards(exp, point, first, stop))
+        for exp, point, first, stop in iter_jobs(EXPERIMENTS)
+        if experiment is None or exp.name == experiment
+    ]
+
+
+def all_targets():
+    targets = [
+        path.format(experiment=name)
+        for name in EXPERIMENTS
+        for path in (
+            TABLES_DIR + "/runs.parquet",
+            TABLES_DIR + "/trajectories.parquet",
+        )
+    ]
+    targets += [
+        f"{ANALYSIS_DIR}/{table}.parquet".format(experiment=name)
+        for name in EXPERIMENTS
+        for table in ANALYSIS_TABLES
+    ]
+    targets += [
+        f"{FIGURES_DIR}/{figure}.{fmt}"
+        for figure in FIGURES
+        for fmt in FIGURE_FORMATS
+    ]
+    return targets
+
+
+# ------------------------------------------------------------------ params
+
+
+def run_config(wildcards):
+    """The config of one training job, as JSON for `mbphase run --config`.
+
+    It holds only what the job's rows depend on (the experiment's options,
+    base_seed and this point), so that adding an m value or a size, or more
+    seeds, leaves the other jobs' params unchanged and does not rerun them,
+    while changing an option (max_sweeps, lr, ...) reruns every job of the
+    experiment.
+    """
+    exp = EXPERIMENTS[wildcards.experiment]
+    options = {k: v for k, v in exp.options.items() if k != exp.size_key}
+    experiment = {
+        **options,
+        "size_key": exp.size_key,
+        "sizes": [int(wildcards.size)],
+        "m": [int(wildcards.m)],
+        "seeds": int(wildcards.stop),
+    }
+    return json.dumps(
+        {"base_seed": config["base_seed"], "experiments": {exp.name: experiment}},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def aggregate_spec(wildcards):
+    """What `mbphase aggregate` must find for one experiment (JSON)."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    spec = {
+        "experiment": exp.name,
+        "seeds": exp.seeds,
+        "base_seed": config["base_seed"],
+        "points": [[p.size, p.m, p.temperature] for p in exp.points],
+        "blocks": [list(b) for b in exp.seed_blocks()],
+    }
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
+def run_template(template, experiment):
+    """A run-file path template for `mbphase aggregate`: the experiment
+    filled in, the other wildcards left as fields."""
+    return template.replace("{experiment}", experiment)

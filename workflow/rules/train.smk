@@ -1,0 +1,50 @@
+# Compilation once, then one training job per (experiment, size, m,
+# temperature, block of seeds).
+
+
+rule compile:
+    input:
+        COMPILE_SOURCES,
+    output:
+        COMPILE_FLAG,
+    log:
+        "results/logs/compile.log",
+    benchmark:
+        "results/benchmarks/compile.tsv"
+    conda:
+        "../../envs/mbphase.yaml"
+    shell:
+        "export NUMBA_CACHE_DIR={NUMBA_CACHE_DIR} NUMBA_NUM_THREADS={threads}; "
+        "{MBPHASE} compile --flag {output:q} > {log:q} 2>&1"
+
+
+rule train:
+    input:
+        # ancient: the flag only orders compilation before training; a
+        # recompilation alone (say, after the Numba cache was cleared) must
+        # not rerun finished jobs. Code changes rerun them through `sources`.
+        compiled=ancient(COMPILE_FLAG),
+        sources=lambda w: train_sources(w.experiment),
+    output:
+        runs=RUN_FILE,
+        trajectory=TRAJECTORY_FILE,
+    params:
+        config=run_config,
+        temperature=lambda w: repr(float(w.temperature)),
+    log:
+        "results/logs/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.log",
+    benchmark:
+        "results/benchmarks/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=lambda w: EXPERIMENTS[w.experiment].mem_mb,
+        runtime=lambda w: EXPERIMENTS[w.experiment].runtime,
+    conda:
+        "../../envs/mbphase.yaml"
+    shell:
+        "export NUMBA_CACHE_DIR={NUMBA_CACHE_DIR} NUMBA_NUM_THREADS={threads}; "
+        "printf '%s\\n' {params.config:q} | {MBPHASE} run --config /dev/stdin "
+        "--experiment {wildcards.experiment} --size {wildcards.size} --m {wildcards.m} "
+        "--temperature {params.temperature} --seeds {wildcards.first}:{wildcards.stop} "
+        "--threads {threads} --progress off "
+        "--out {output.runs:q} --trajectory-out {output.trajectory:q} > {log:q} 2>&1"
