@@ -96,7 +96,7 @@ def test_bootstrap_resamples_whole_seeds():
         "experiment": "e", "size_key": "d", "size": 15, "m": grid * 2, "seed": [0] * 4 + [1] * 4,
         "success": success[0] + success[1], "status": "ok",
     })
-    row = critical_m(runs, n_boot=4000, seed=3).iloc[0]
+    row = critical_m(runs, n_boot=2000, seed=3).iloc[0]
     assert row["method"] == "logistic"
     assert row["m_c"] == pytest.approx(np.sqrt(20 * 40), rel=1e-6)
     values = np.sqrt([200.0, 800.0, 3200.0])

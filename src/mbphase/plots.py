@@ -57,6 +57,10 @@ def save_figure(fig: Figure, path_stem, formats=FORMATS) -> list[Path]:
         path = Path(f"{stem}.{fmt}")
         fig.savefig(path, dpi=DPI)
         paths.append(path)
+        # The first save has laid the figure out; keep those positions for
+        # the other formats instead of solving the layout again (it is most
+        # of the cost of a figure with many panels).
+        fig.set_layout_engine("none")
     return paths
 
 
@@ -87,10 +91,14 @@ def _has(table: pd.DataFrame | None, columns) -> bool:
     return table is not None and not table.empty and all(c in table.columns for c in columns)
 
 
-def _panels(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Split a table into figure panels: one per experiment (and per value of
-    any scanned parameter that varies within it), with a title."""
-    keys = panel_keys(table)
+def _panels(table: pd.DataFrame, per_fit: bool = False) -> list[tuple[str, pd.DataFrame]]:
+    """Split a table into figure panels, one per experiment, with a title.
+
+    With ``per_fit`` a panel is one scaling fit instead: an experiment and
+    one value of each parameter it scans besides m (see
+    :func:`mbphase.analysis.grouping.panel_keys`), named in the title.
+    """
+    keys = panel_keys(table) if per_fit else ["experiment"]
     panels = []
     for values, group in table.groupby(keys, dropna=False, sort=True):
         ident = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
@@ -101,6 +109,23 @@ def _panels(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
             title += ", " + ", ".join(f"{k} = {_fmt(ident[k])}" for k in varying)
         panels.append((title, group))
     return panels
+
+
+def _curves(group: pd.DataFrame):
+    """(colour, label, rows sorted by m) for each curve of a panel: one
+    curve per size and per value of any scanned parameter that varies in
+    the panel (temperature, say), coloured from small (light) to large
+    (dark)."""
+    scanned = [k for k in panel_keys(group) if k not in ("experiment", "size_key")
+               and group[k].nunique(dropna=False) > 1]
+    keys = ["size", *scanned]
+    items = list(group.groupby(keys, dropna=False, sort=True))
+    colours = sns.color_palette("viridis_r" if len(items) > 1 else "deep", max(len(items), 1))
+    for colour, (values, rows) in zip(colours, items):
+        ident = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
+        size_key = rows["size_key"].iloc[0] if "size_key" in rows.columns else "size"
+        label = ", ".join([_size_label(size_key, ident["size"]), *(f"{k} = {_fmt(ident[k])}" for k in scanned)])
+        yield colour, label, rows.sort_values("m")
 
 
 def _fmt(value) -> str:
@@ -116,19 +141,6 @@ def _fmt(value) -> str:
 
 def _size_label(size_key, size) -> str:
     return f"{size_key} = {_fmt(size)}"
-
-
-def _palette(sizes) -> dict:
-    """One colour per size, ordered from small (light) to large (dark)."""
-    sizes = sorted(pd.unique(pd.Series(sizes)))
-    colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", max(len(sizes), 1))
-    return dict(zip(sizes, colours))
-
-
-def _by_size(group: pd.DataFrame):
-    """(size, size_key, rows sorted by m) for each size of a panel."""
-    for size, rows in group.groupby("size", sort=True):
-        yield size, rows["size_key"].iloc[0] if "size_key" in rows.columns else "size", rows.sort_values("m")
 
 
 def _log_axis(axis) -> None:
@@ -176,10 +188,9 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
     panels = _panels(psucc[psucc["n_runs"] > 0] if "n_runs" in psucc.columns else psucc)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
-        colours = _palette(group["size"])
-        for size, size_key, rows in _by_size(group):
+        for colour, label, rows in _curves(group):
             ax.errorbar(rows["m"], rows["p_succ"], yerr=_errorbars(rows["p_succ"], rows["ci_low"], rows["ci_high"]),
-                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colours[size], label=_size_label(size_key, size))
+                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colour, label=label)
         _set_log(ax, "x")
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel(M_LABEL)
@@ -217,16 +228,19 @@ def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem, form: 
     if scaled.empty:
         return _no_data(path_stem, title, f"no experiment has a '{form}' collapse (fewer than two sizes?)")
     fits = collapse[collapse["form"] == form]
-    panels = _panels(scaled)
+    panels = _panels(scaled, per_fit=True)
+    fit_keys = [k for k in panel_keys(scaled) if k in fits.columns]
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
-        colours = _palette(group["size"])
         size_key = str(group["size_key"].iloc[0])
-        for size, key, rows in _by_size(group):
+        for colour, label, rows in _curves(group):
             ax.errorbar(rows["x_scaled"], rows["p_succ"],
                         yerr=_errorbars(rows["p_succ"], rows["ci_low"], rows["ci_high"]),
-                        marker="o", ms=3.5, lw=1.0, capsize=2, color=colours[size], label=_size_label(key, size))
-        fit = fits[fits["experiment"] == group["experiment"].iloc[0]]
+                        marker="o", ms=3.5, lw=1.0, capsize=2, color=colour, label=label)
+        fit = fits
+        for k in fit_keys:
+            value = group[k].iloc[0]
+            fit = fit[(fit[k] == value) | (pd.isna(fit[k]) & pd.isna(value))]
         lines = []
         for name in FORMS[form]:
             row = fit[fit["parameter"] == name]
@@ -316,10 +330,9 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
     panels = _panels(test_error)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
-        colours = _palette(group["size"])
-        for size, size_key, rows in _by_size(group):
+        for colour, label, rows in _curves(group):
             ax.errorbar(rows["m"], rows["gen_error_mean"], yerr=np.nan_to_num(rows["gen_error_sem"].to_numpy(float)),
-                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colours[size], label=_size_label(size_key, size))
+                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colour, label=label)
         _set_log(ax, "x")
         ax.set_ylim(bottom=0)
         ax.set_xlabel(M_LABEL)
@@ -353,16 +366,16 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
     panels = _panels(shown)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
-        colours = _palette(group["size"])
-        for size, size_key, rows in _by_size(group):
+        for colour, label, rows in _curves(group):
             ax.errorbar(rows["m"], rows["t_median"], yerr=_errorbars(rows["t_median"], rows["t_ci_low"],
                                                                       rows["t_ci_high"]),
-                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colours[size], label=_size_label(size_key, size))
+                        marker="o", ms=3.5, lw=1.2, capsize=2, color=colour, label=label)
             if _has(critical, ["experiment", "size", "m_c"]):
-                mc = critical[(critical["experiment"] == group["experiment"].iloc[0]) & (critical["size"] == size)]
-                for value in mc["m_c"].to_numpy(dtype=float):
+                mc = critical[(critical["experiment"] == rows["experiment"].iloc[0])
+                              & (critical["size"] == rows["size"].iloc[0])]
+                for value in np.unique(mc["m_c"].to_numpy(dtype=float)):
                     if np.isfinite(value):
-                        ax.axvline(value, color=colours[size], ls=":", lw=1.0)
+                        ax.axvline(value, color=colour, ls=":", lw=1.0)
         units = group["time_unit"].astype(str).unique() if "time_unit" in group.columns else ["sweeps or steps"]
         _set_log(ax, "xy")
         ax.set_xlabel(M_LABEL)
