@@ -152,3 +152,14 @@ def test_power_law_skips_missing_mc_and_needs_two_points():
     assert fits.loc["a", "n_points"] == 2
     assert fits.loc["a", "b"] == pytest.approx(1.0)
     assert fits.loc["b", "n_points"] == 1 and np.isnan(fits.loc["b", "b"])
+
+
+def test_single_grid_point_is_not_a_crossing_and_has_no_error():
+    # P_succ = 1/2 at the only m measured says nothing about where it passes
+    # 1/2, and bootstrap replicates that happen to land on 1/2 must not give
+    # the missing m_c an error.
+    runs = pd.DataFrame({"experiment": "e", "size_key": "d", "size": 15, "m": 40, "seed": range(6),
+                         "success": [True, True, True, False, False, False], "status": "ok"})
+    row = critical_m(runs, n_boot=50, seed=0).iloc[0]
+    assert row["method"] == "not bracketed"
+    assert np.isnan(row["m_c"]) and np.isnan(row["m_c_err"])

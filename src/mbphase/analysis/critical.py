@@ -36,10 +36,9 @@ METHOD_NOT_BRACKETED = "not bracketed"
 CRITICAL_STATS = ("m_c", "m_c_err", "method", "n_seeds", "n_boot_valid")
 POWER_LAW_STATS = ("A", "A_err", "b", "b_err", "n_points", "chi2", "dof", "weighted")
 
-# The logistic width w is bounded below by this fraction of the span of
-# log m: a fit that ends on the bound has separated data (every run below
-# some m fails, every run above succeeds), where the maximum-likelihood
-# width is zero and the centre is anywhere in the gap.
+# A logistic fit whose width w falls below this fraction of the span of
+# log m is treated as separated data: a width far below the grid spacing is
+# not resolved by the grid, and the centre is then anywhere in the gap.
 _MIN_WIDTH_FRACTION = 1e-3
 
 
@@ -186,14 +185,17 @@ def estimate_log_mc(x, k, n) -> tuple[float, str]:
     -------
     log_mc, method : float, str
         method is 'logistic', 'interpolation' or 'not bracketed' (P_succ
-        never crosses 1/2 on the grid: then log_mc is NaN, because
-        extrapolating a transition outside the measured range is a guess).
+        never crosses 1/2 on the grid, or fewer than two grid points have
+        runs: then log_mc is NaN, because extrapolating a transition outside
+        the measured range is a guess).
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(n > 0, k / n, np.nan)
-    crossing = interpolate_half(x, p)
+    # A crossing needs a curve: one grid point, even at exactly 1/2, says
+    # nothing about where P_succ passes 1/2.
+    crossing = interpolate_half(x, p) if np.sum(n > 0) >= 2 else float("nan")
     if not np.isfinite(crossing):
         return float("nan"), METHOD_NOT_BRACKETED
     has_runs = n > 0
@@ -245,7 +247,7 @@ def critical_m(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataF
     m_c * (log m_hi - log m_lo) / sqrt(12).
     """
     require_columns(runs, ["experiment", "size_key", "size", "m", "seed", "success"], "critical_m")
-    keys = series_keys(runs, [c for c in scanned_parameters(runs)])
+    keys = series_keys(runs, scanned_parameters(runs))
     rows = []
     ok = ok_mask(runs)
     frame = runs.loc[ok, [*keys, "m", "seed"]].copy()
@@ -273,6 +275,10 @@ def critical_m(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataF
         m_c = float(np.exp(log_mc))
         finite = np.isfinite(boot)
         err = float(np.std(np.exp(boot[finite]), ddof=1)) if finite.sum() >= 2 else float("nan")
+        if method == METHOD_NOT_BRACKETED:
+            # Replicates may bracket by chance where the data do not; an
+            # error on a missing value would only mislead.
+            err = float("nan")
         if method == METHOD_INTERPOLATION:
             floor = m_c * _bracket_width(x, log_mc) / np.sqrt(12.0)
             err = floor if not np.isfinite(err) else max(err, floor)
