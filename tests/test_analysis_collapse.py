@@ -127,3 +127,20 @@ def test_collapse_table_and_scaled_x():
     np.testing.assert_allclose(sub["x_scaled"], sub["m"] / sub["size"] ** fitted["value"])
     assert scaled.loc[scaled["experiment"] == "single_size", "x_scaled"].isna().all()
     assert collapse_table(psucc.iloc[:0]).empty
+
+
+def test_scaled_x_survives_concatenated_tables_with_missing_keys():
+    # The workflow analyses each experiment on its own and concatenates the
+    # tables for plotting; a parameter scanned by one experiment only is then
+    # NaN in the other experiment's rows, and must still match.
+    online = transition_runs(sizes=(15, 25), n_seeds=10, rng_seed=3)
+    finite = online.assign(experiment="scanned", temperature=np.where(online["seed"] % 2 == 0, 0.0, 0.5))
+    psucc = pd.concat([psucc_table(online), psucc_table(finite)], ignore_index=True)
+    collapse = pd.concat([collapse_table(psucc_table(online), forms=("power",)),
+                          collapse_table(psucc_table(finite), forms=("power",))], ignore_index=True)
+    assert psucc.loc[psucc["experiment"] == "sparse_committee", "temperature"].isna().all()
+    scaled = add_scaled_x(psucc, collapse, "power")
+    assert scaled["x_scaled"].notna().all()
+    b = collapse.loc[collapse["experiment"] == "sparse_committee", "value"].iloc[0]
+    sub = scaled[scaled["experiment"] == "sparse_committee"]
+    np.testing.assert_allclose(sub["x_scaled"], sub["m"] / sub["size"] ** b)

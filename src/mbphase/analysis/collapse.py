@@ -414,14 +414,17 @@ def add_scaled_x(psucc: pd.DataFrame, collapse: pd.DataFrame, form: str = "power
         return out
     keys = [k for k in panel_keys(psucc) if k in collapse.columns]
     fitted = collapse[collapse["form"] == form]
-    wide = {}
-    for values, group in fitted.groupby(keys, dropna=False, sort=False):
-        by_name = dict(zip(group["parameter"], group["value"]))
-        wide[values if isinstance(values, tuple) else (values,)] = [float(by_name.get(n, np.nan)) for n in names]
-    for values, idx in out.groupby(keys, dropna=False, sort=False).indices.items():
-        theta = wide.get(values if isinstance(values, tuple) else (values,))
-        if theta is None or not np.all(np.isfinite(theta)):
-            continue
-        rows = out.index[idx]
-        out.loc[rows, "x_scaled"] = scaled_x(out.loc[rows, "m"], out.loc[rows, "size"], form, theta)
+    wide = fitted.pivot_table(index=keys, columns="parameter", values="value", aggfunc="first",
+                              dropna=False).reset_index() if len(fitted) else pd.DataFrame(columns=keys)
+    for name in names:
+        if name not in wide.columns:
+            wide[name] = np.nan
+    # A merge, not a dictionary lookup: tables concatenated from several
+    # experiments carry NaN in the keys one experiment scans and another does
+    # not, and merge matches NaN with NaN.
+    merged = out[keys].merge(wide[[*keys, *names]].drop_duplicates(subset=keys), on=keys, how="left")
+    theta = [merged[name].to_numpy(dtype=float) for name in names]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = scaled_x(out["m"].to_numpy(dtype=float), out["size"].to_numpy(dtype=float), form, theta)
+    out["x_scaled"] = np.where(np.all(np.isfinite(theta), axis=0), x, np.nan)
     return out
