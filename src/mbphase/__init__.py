@@ -11,16 +11,24 @@ __version__ = "0.1.0"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+# Post-processing modules: they never touch a run, so editing them changes
+# neither the run rows' code version nor the compiled kernels.
+_POST_PROCESSING = ("analysis/", "plots.py", "aggregate.py")
+
+
 def _source_hash() -> str:
     h = hashlib.sha256()
     for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        if path.relative_to(_PACKAGE_DIR).as_posix().startswith(_POST_PROCESSING):
+            continue
         h.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
 CODE_VERSION = _source_hash()
-"""Hash of the package's source files: changes exactly when the code does."""
+"""Hash of the simulation's source files: changes exactly when the code that
+produces a run row does."""
 
 
 def _isolate_numba_cache() -> None:
