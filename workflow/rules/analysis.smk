@@ -3,41 +3,27 @@
 
 rule analyse:
     input:
-        runs=TABLES_DIR + "/runs.parquet",
+        runs=RUNS_TABLE,
         sources=ANALYSIS_SOURCES,
     output:
-        [f"{ANALYSIS_DIR}/{table}.parquet" for table in ANALYSIS_TABLES],
-    params:
-        outdir=ANALYSIS_DIR,
-        seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
+        expand(ANALYSIS_TABLE, table=ANALYSIS_TABLES, allow_missing=True),
     log:
         "results/logs/analyse/{experiment}.log",
     benchmark:
         "results/benchmarks/analyse/{experiment}.tsv"
     conda:
         "../../envs/mbphase.yaml"
+    params:
+        outdir=lambda w, output: os.path.dirname(output[0]),
+        seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
     shell:
-        "{MBPHASE} analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
+        "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"
-
-
-def figure(name, fmt):
-    """A figure file, declared for the report with its caption."""
-    return report(
-        f"{FIGURES_DIR}/{name}.{fmt}",
-        caption=f"../report/{name}.rst",
-        category=FIGURES[name],
-        labels={"figure": name, "format": fmt.upper()},
-    )
 
 
 rule plot:
     input:
-        tables=expand(
-            f"{ANALYSIS_DIR}/{{table}}.parquet",
-            experiment=EXPERIMENTS,
-            table=ANALYSIS_TABLES,
-        ),
+        tables=expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES),
         sources=PLOT_SOURCES,
     output:
         fig1_png=figure("fig1_psucc", "png"),
@@ -54,15 +40,15 @@ rule plot:
         fig6_pdf=figure("fig6_overlap_hist", "pdf"),
         fig7_png=figure("fig7_t_eff", "png"),
         fig7_pdf=figure("fig7_t_eff", "pdf"),
-    params:
-        analysis=expand(ANALYSIS_DIR, experiment=EXPERIMENTS),
-        outdir=FIGURES_DIR,
     log:
         "results/logs/plot.log",
     benchmark:
         "results/benchmarks/plot.tsv"
     conda:
         "../../envs/mbphase.yaml"
+    params:
+        analysis=lambda w, input: directories(input.tables),
+        outdir=lambda w, output: os.path.dirname(output.fig1_png),
     shell:
-        "MPLBACKEND=Agg {MBPHASE} plot --analysis {params.analysis:q} "
+        "MPLBACKEND=Agg mbphase plot --analysis {params.analysis:q} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"

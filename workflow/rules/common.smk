@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -34,11 +35,8 @@ report: "../report/workflow.rst"
 if workflow.overwrite_configfiles:
     config.clear()
     update_config(config, copy.deepcopy(workflow.config_settings.overwrite_config))
-    logger.info(
-        "mbphase: the sweep is "
-        + ", ".join(map(str, workflow.overwrite_configfiles))
-        + " (it replaces config.yaml)"
-    )
+    _files = ", ".join(map(str, workflow.overwrite_configfiles))
+    logger.info(f"mbphase: the sweep is {_files} (it replaces config.yaml)")
 
 # Our checks first: their messages name the experiment, the key, the value
 # and what is allowed. Then Snakemake's schema validation, which fills in the
@@ -59,17 +57,23 @@ for _name in EXPERIMENTS:
 
 # ------------------------------------------------------------------ commands
 
-# The mbphase command runs with the interpreter that runs Snakemake (no
-# environment needs activating), or with the rule's conda environment when
-# deploying with --sdm conda.
+# Every shell command runs `mbphase` with the interpreter that runs Snakemake
+# (so no environment needs activating), or with the rule's conda environment
+# under --sdm conda; and with Numba's cache inside the project (mbphase keys
+# it by code version below this directory; relative, as jobs run in the
+# working directory). A shell function keeps the commands as they would be
+# typed, and keeps both settings out of the rules' code and params, where a
+# change of interpreter path would rerun every job.
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    MBPHASE = "python -m mbphase"
+    _MBPHASE = "python -m mbphase"
 else:
-    MBPHASE = shlex.quote(sys.executable) + " -m mbphase"
-
-# Numba's cache, inside the project (mbphase keys it by code version below
-# this directory). Relative: the jobs run in the working directory.
-NUMBA_CACHE_DIR = ".numba_cache"
+    _MBPHASE = f"{shlex.quote(sys.executable)} -m mbphase"
+# (Snakemake formats the prefix: braces are doubled.)
+_MBPHASE = _MBPHASE.replace("{", "{{").replace("}", "}}")
+shell.prefix(
+    "set -euo pipefail; export NUMBA_CACHE_DIR=.numba_cache; "
+    f'mbphase() {{{{ {_MBPHASE} "$@"; }}}}; '
+)
 
 
 # ------------------------------------------------------------------ sources
@@ -111,9 +115,7 @@ COMPILE_SOURCES = _sources("**/*.py")
 AGGREGATE_SOURCES = _sources(
     "aggregate.py", "layout.py", "storage.py", "schema.py", "cli.py"
 )
-ANALYSIS_SOURCES = _sources(
-    "analysis/**/*.py", "storage.py", "schema.py", "cli.py"
-)
+ANALYSIS_SOURCES = _sources("analysis/**/*.py", "storage.py", "schema.py", "cli.py")
 PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "cli.py")
 
 
@@ -126,13 +128,13 @@ def train_sources(experiment):
 
 # ------------------------------------------------------------------ paths
 
-RUN_DIR = "results/runs/{experiment}/size{size}/m{m}_T{temperature}"
-RUN_FILE = RUN_DIR + "/seeds{first}-{stop}.parquet"
-TRAJECTORY_FILE = RUN_DIR + "/seeds{first}-{stop}.trajectory.parquet"
+RUN_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.parquet"
+TRAJECTORY_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.trajectory.parquet"
 COMPILE_FLAG = "results/numba_compiled.json"
-TABLES_DIR = "results/tables/{experiment}"
-ANALYSIS_DIR = "results/analysis/{experiment}"
-FIGURES_DIR = "results/figures"
+RUNS_TABLE = "results/tables/{experiment}/runs.parquet"
+TRAJECTORIES_TABLE = "results/tables/{experiment}/trajectories.parquet"
+ANALYSIS_TABLE = "results/analysis/{experiment}/{table}.parquet"
+FIGURE = "results/figures/{figure}.{fmt}"
 
 # The tables of mbphase.analysis.TABLES (named here rather than imported:
 # importing the analysis would add seconds to every parse;
@@ -185,25 +187,33 @@ def train_outputs(template, experiment=None):
 
 
 def all_targets():
-    targets = [
-        path.format(experiment=name)
-        for name in EXPERIMENTS
-        for path in (
-            TABLES_DIR + "/runs.parquet",
-            TABLES_DIR + "/trajectories.parquet",
-        )
-    ]
-    targets += [
-        f"{ANALYSIS_DIR}/{table}.parquet".format(experiment=name)
-        for name in EXPERIMENTS
-        for table in ANALYSIS_TABLES
-    ]
-    targets += [
-        f"{FIGURES_DIR}/{figure}.{fmt}"
-        for figure in FIGURES
-        for fmt in FIGURE_FORMATS
-    ]
-    return targets
+    return (
+        expand(RUNS_TABLE, experiment=EXPERIMENTS)
+        + expand(TRAJECTORIES_TABLE, experiment=EXPERIMENTS)
+        + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES)
+        + expand(FIGURE, figure=FIGURES, fmt=FIGURE_FORMATS)
+    )
+
+
+def analysis_tables(wildcards):
+    return expand(
+        ANALYSIS_TABLE, experiment=wildcards.experiment, table=ANALYSIS_TABLES
+    )
+
+
+def figure(name, fmt):
+    """A figure file, declared for the report with its caption."""
+    return report(
+        FIGURE.format(figure=name, fmt=fmt),
+        caption=f"../report/{name}.rst",
+        category=FIGURES[name],
+        labels={"figure": name, "format": fmt.upper()},
+    )
+
+
+def directories(files):
+    """The distinct directories of some files, in order."""
+    return list(dict.fromkeys(os.path.dirname(f) for f in files))
 
 
 # ------------------------------------------------------------------ params

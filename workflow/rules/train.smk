@@ -14,8 +14,7 @@ rule compile:
     conda:
         "../../envs/mbphase.yaml"
     shell:
-        "export NUMBA_CACHE_DIR={NUMBA_CACHE_DIR} NUMBA_NUM_THREADS={threads}; "
-        "{MBPHASE} compile --flag {output:q} > {log:q} 2>&1"
+        "NUMBA_NUM_THREADS={threads} mbphase compile --flag {output:q} > {log:q} 2>&1"
 
 
 rule train:
@@ -28,23 +27,23 @@ rule train:
     output:
         runs=RUN_FILE,
         trajectory=TRAJECTORY_FILE,
-    params:
-        config=run_config,
-        temperature=lambda w: repr(float(w.temperature)),
     log:
         "results/logs/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.tsv"
+    conda:
+        "../../envs/mbphase.yaml"
     threads: config["threads"]
     resources:
         mem_mb=lambda w: EXPERIMENTS[w.experiment].mem_mb,
         runtime=lambda w: EXPERIMENTS[w.experiment].runtime,
-    conda:
-        "../../envs/mbphase.yaml"
+    params:
+        # the job's own config, on stdin: see run_config in common.smk
+        config=run_config,
+        temperature=lambda w: repr(float(w.temperature)),
     shell:
-        "export NUMBA_CACHE_DIR={NUMBA_CACHE_DIR} NUMBA_NUM_THREADS={threads}; "
-        "printf '%s\\n' {params.config:q} | {MBPHASE} run --config /dev/stdin "
-        "--experiment {wildcards.experiment} --size {wildcards.size} --m {wildcards.m} "
-        "--temperature {params.temperature} --seeds {wildcards.first}:{wildcards.stop} "
-        "--threads {threads} --progress off "
+        "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
+        "mbphase run --config /dev/stdin --experiment {wildcards.experiment} "
+        "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} "
+        "--seeds {wildcards.first}:{wildcards.stop} --threads {threads} --progress off "
         "--out {output.runs:q} --trajectory-out {output.trajectory:q} > {log:q} 2>&1"

@@ -1,0 +1,270 @@
+"""Aggregation of run files (mbphase.aggregate, `mbphase aggregate`): the
+table is complete, sorted and identical however the seeds were split into
+files; anything damaged, stale or inconsistent stops it with a message that
+names the file and says what to do."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mbphase.aggregate import (
+    AGGREGATED_COLUMNS,
+    AGGREGATED_TRAJECTORY_COLUMNS,
+    AggregationError,
+    RunFile,
+    Spec,
+    aggregate,
+    write_aggregate,
+)
+from mbphase.layout import fill_template, format_temperature
+from mbphase.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, TRAJECTORY_COLUMNS
+from mbphase.storage import DamagedFileError, read_checked, write_runs, write_trajectory
+
+RUNS = "{root}/size{{size}}/m{{m}}_T{{temperature}}/seeds{{first}}-{{stop}}.parquet"
+TRAJ = "{root}/size{{size}}/m{{m}}_T{{temperature}}/seeds{{first}}-{{stop}}.trajectory.parquet"
+
+
+def fake_runs(experiment, size, m, temperature, seeds, job_seeds=None, **overrides) -> pd.DataFrame:
+    """Rows with every column of the run schema; observables are a function
+    of (size, m, temperature, seed) only, as for real runs."""
+    seeds = list(seeds)
+    n = len(seeds)
+    q = [float(np.random.default_rng([size, m, int(temperature * 1000), s]).random()) for s in seeds]
+    noise = np.random.default_rng()  # the nondeterministic columns
+    values = {
+        "experiment": experiment, "size_key": "d", "size": size, "base_seed": 11,
+        "architecture": "sparse", "weights": "discrete", "topology": "tree", "task": "committee",
+        "K": 3, "d": size, "N": 3 * size, "inputs": "binary", "data": "online", "train_size": None,
+        "m": m, "refresh": "sweep", "order": "random", "temperature": float(temperature), "max_sweeps": 100,
+        "lr": 2.0, "loss": "mse", "max_steps": 3000, "eval_every": 100, "success_threshold": 0.01,
+        "n_test": 1000, "trajectory_points": 3, "stop_at_success": True,
+        "status": "ok", "schema_version": 1, "mbphase_version": "0.1.0", "code_version": "abc",
+        "versions": "{}", "job_seeds": job_seeds or n, "job_threads": 1, "job_wall_time_s": float(noise.random()),
+        "throughput": 1e6 * float(noise.random()),
+    }
+    values.update(overrides)
+    data = {k: [values[k]] * n for k in values}
+    data["seed"] = seeds
+    data.update({
+        "success": [x > 0.5 for x in q], "t_solve": [10.0 if x > 0.5 else np.nan for x in q], "t_run": [100] * n,
+        "q": q, "gen_error": [0.0 if x > 0.5 else 0.3 for x in q], "gen_error_se": [0.0] * n,
+        "train_error": [0.1] * n, "acceptance_rate": [0.2] * n, "final_loss": [np.nan] * n,
+        "q_late": [np.nan] * n, "energy_late": [np.nan] * n, "pattern_evals": [1000] * n,
+    })
+    for column, (kind, _) in COLUMNS.items():  # columns added to the schema later
+        if column not in data:
+            data[column] = [_FILLER.get(str(kind), None)] * n
+    return pd.DataFrame(data)[list(COLUMNS)].astype({"train_size": "Int64"})
+
+
+_FILLER = {"string": "", "int64": 0, "double": np.nan, "bool": False}
+
+
+def fake_trajectory(experiment, size, m, seeds) -> pd.DataFrame:
+    rows = [(experiment, size, m, s, t, 0.1 * t, 0.5 / t, 0.3, np.nan) for s in seeds for t in (1, 3, 10)]
+    return pd.DataFrame(rows, columns=list(TRAJECTORY_COLUMNS))
+
+
+def write_point_files(root, experiment, size, m, temperature, blocks, trajectory=True, **overrides) -> list[RunFile]:
+    files = []
+    for first, stop in blocks:
+        runs = fill_template(RUNS.format(root=root), size, m, temperature, first, stop)
+        traj = fill_template(TRAJ.format(root=root), size, m, temperature, first, stop)
+        write_runs(fake_runs(experiment, size, m, temperature, range(first, stop), job_seeds=stop - first, **overrides), runs)
+        if trajectory:
+            write_trajectory(fake_trajectory(experiment, size, m, range(first, stop)), traj)
+        files.append(RunFile(Path(runs), Path(traj) if trajectory else None, size, m, temperature, first, stop))
+    return files
+
+
+POINTS = [(5, 16, 0.0), (5, 4, 0.0), (7, 4, 0.0), (5, 40, 2.5), (5, 40, 0.5)]
+
+
+def sweep(root, blocks):
+    files = []
+    for size, m, t in POINTS:
+        files += write_point_files(root, "exp", size, m, t, blocks)
+    return files
+
+
+def comparable(df):
+    return df.drop(columns=[c for c in NONDETERMINISTIC_COLUMNS if c in df.columns])
+
+
+def test_table_is_sorted_complete_and_independent_of_the_seed_split(tmp_path):
+    one = aggregate(sweep(tmp_path / "a", [(0, 4)]), "exp", seeds=4)
+    four = aggregate(list(reversed(sweep(tmp_path / "b", [(0, 1), (1, 2), (2, 3), (3, 4)]))), "exp", seeds=4)
+    assert list(one.runs.columns) == list(AGGREGATED_COLUMNS)
+    assert list(one.trajectories.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
+    assert len(one.runs) == 4 * len(POINTS) and (one.runs["n_runs"] == 4).all()
+    keys = one.runs[["size", "m", "temperature", "seed"]]
+    assert keys.equals(keys.sort_values(["size", "m", "temperature", "seed"], ignore_index=True))
+    pd.testing.assert_frame_equal(comparable(one.runs), comparable(four.runs))
+    pd.testing.assert_frame_equal(one.trajectories, four.trajectories)
+    # the trajectory rows carry their point's temperature: two points share m = 40
+    assert sorted(one.trajectories.loc[one.trajectories["m"] == 40, "temperature"].unique()) == [0.5, 2.5]
+    assert one.warnings == [] and four.warnings == []
+
+
+def test_written_tables_read_back_with_their_schema(tmp_path):
+    result = aggregate(sweep(tmp_path, [(0, 2), (2, 4)]), "exp", seeds=4)
+    write_aggregate(result, tmp_path / "runs.parquet", tmp_path / "traj.parquet")
+    back = read_checked(tmp_path / "runs.parquet", "runs")
+    assert list(back.columns) == list(AGGREGATED_COLUMNS)
+    assert back["train_size"].isna().all()  # null for online data, not 0 or NaN-as-float
+    assert pq.read_schema(tmp_path / "runs.parquet").field("train_size").type == pa.int64()
+    traj = read_checked(tmp_path / "traj.parquet", "trajectory")
+    assert list(traj.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["runs.parquet", "traj.parquet"]
+
+
+def test_empty_trajectories_give_an_empty_table_with_columns(tmp_path):
+    files = write_point_files(tmp_path, "exp", 5, 4, 0.0, [(0, 3)], trajectory=False)
+    result = aggregate(files, "exp", seeds=3)
+    assert result.trajectories.empty and list(result.trajectories.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
+    write_aggregate(result, tmp_path / "r.parquet", tmp_path / "t.parquet")
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 0
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "schema_version", "trajectory_kind"])
+def test_a_damaged_file_stops_aggregation_naming_it(tmp_path, damage):
+    files = sweep(tmp_path, [(0, 2), (2, 4)])
+    victim = files[3].runs
+    if damage == "truncated":
+        data = victim.read_bytes()
+        victim.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        victim.write_bytes(b"not a parquet file at all" * 10)
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "schema_version":
+        table = pq.read_table(victim)
+        meta = json.loads(table.schema.metadata[METADATA_KEY])
+        meta["schema_version"] = 0
+        pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()}), victim)
+    else:  # a trajectory file where a run file should be
+        victim.write_bytes(files[3].trajectory.read_bytes())
+    with pytest.raises(DamagedFileError) as err:
+        aggregate(files, "exp", seeds=4)
+    assert str(victim) in str(err.value) and "delete it" in str(err.value) and "rerun" in str(err.value)
+
+
+def test_a_damaged_trajectory_file_stops_aggregation_too(tmp_path):
+    files = sweep(tmp_path, [(0, 4)])
+    files[1].trajectory.write_bytes(b"\x00" * 100)
+    with pytest.raises(DamagedFileError, match=str(files[1].trajectory)):
+        aggregate(files, "exp", seeds=4)
+
+
+def test_a_file_missing_seeds_is_refused_not_silently_shorter(tmp_path):
+    files = sweep(tmp_path, [(0, 2), (2, 4)])
+    victim = files[5]
+    write_runs(fake_runs("exp", victim.size, victim.m, victim.temperature, [victim.first]), victim.runs)
+    with pytest.raises(AggregationError) as err:
+        aggregate(files, "exp", seeds=4)
+    message = str(err.value)
+    assert str(victim.runs) in message and "missing seeds" in message and "delete it" in message
+
+
+@pytest.mark.parametrize(
+    "column,value",
+    [("m", 99), ("size", 9), ("experiment", "other"), ("temperature", 7.0)],
+)
+def test_a_file_whose_rows_are_not_its_point_is_refused(tmp_path, column, value):
+    files = sweep(tmp_path, [(0, 4)])
+    victim = files[0]
+    df = fake_runs("exp", victim.size, victim.m, victim.temperature, range(4))
+    df[column] = value
+    write_runs(df, victim.runs)
+    with pytest.raises(AggregationError, match=f"{victim.runs}: holds rows with {column}"):
+        aggregate(files, "exp", seeds=4)
+
+
+def test_a_file_of_another_base_seed_is_refused(tmp_path):
+    files = sweep(tmp_path, [(0, 4)])
+    with pytest.raises(AggregationError, match="base_seed"):
+        aggregate(files, "exp", seeds=4, base_seed=12)
+    assert len(aggregate(files, "exp", seeds=4, base_seed=11).runs) == 4 * len(POINTS)
+
+
+def test_files_of_one_point_that_disagree_on_a_parameter_are_refused(tmp_path):
+    files = write_point_files(tmp_path, "exp", 5, 4, 0.0, [(0, 2)])
+    files += write_point_files(tmp_path, "exp", 5, 4, 0.0, [(2, 4)], max_sweeps=200)
+    with pytest.raises(AggregationError) as err:
+        aggregate(files, "exp", seeds=4)
+    assert "max_sweeps" in str(err.value) and str(files[0].runs) in str(err.value) and str(files[1].runs) in str(err.value)
+
+
+def test_seeds_beyond_the_configured_number_are_refused(tmp_path):
+    files = sweep(tmp_path, [(0, 4)])
+    with pytest.raises(AggregationError, match="expected each of 0..2 once"):
+        aggregate(files, "exp", seeds=3)
+
+
+def test_mixed_code_versions_in_a_point_are_a_warning(tmp_path):
+    files = write_point_files(tmp_path, "exp", 5, 4, 0.0, [(0, 2)], code_version="v1")
+    files += write_point_files(tmp_path, "exp", 5, 4, 0.0, [(2, 4)], code_version="v2")
+    files += write_point_files(tmp_path, "exp", 5, 8, 0.0, [(0, 2), (2, 4)], code_version="v2")
+    result = aggregate(files, "exp", seeds=4)
+    assert len(result.runs) == 8
+    assert len(result.warnings) == 1
+    assert "size 5, m 4, temperature 0" in result.warnings[0] and "v1: seeds 0-1" in result.warnings[0] and "v2: seeds 2-3" in result.warnings[0]
+
+
+def test_format_temperature_is_short_and_lossless():
+    assert [format_temperature(t) for t in (0, 0.0, 1.5, 16, 2.25, 1e-7)] == ["0", "0", "1.5", "16", "2.25", "1e-07"]
+    for t in (0.1, 1 / 3, 2.0 ** -30, 123456.789, 1e12 + 0.5):
+        assert float(format_temperature(t)) == t
+
+
+def test_spec_round_trips_and_lists_every_file(tmp_path):
+    spec = Spec("exp", 4, ((5, 4, 0.0), (5, 40, 2.5)), ((0, 2), (2, 4)), base_seed=11)
+    assert Spec.from_json(spec.to_json()) == spec
+    files = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
+    assert [f.runs.name for f in files] == ["seeds0-2.parquet", "seeds2-4.parquet"] * 2
+    assert files[2].runs.parent.name == "m40_T2.5" and files[2].trajectory.name == "seeds0-2.trajectory.parquet"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "mbphase", *args], capture_output=True, text=True)
+
+
+def test_cli_aggregates_and_refuses_damage_without_writing(tmp_path):
+    root = tmp_path / "runs"
+    for size, m, t in POINTS:
+        write_point_files(root, "exp", size, m, t, [(0, 2), (2, 4)])
+    spec = Spec("exp", 4, tuple(POINTS), ((0, 2), (2, 4)), base_seed=11).to_json()
+    out = [f"--out-runs={tmp_path / 'agg.parquet'}", f"--out-trajectories={tmp_path / 'traj.parquet'}"]
+    templates = [f"--runs-template={RUNS.format(root=root)}", f"--trajectories-template={TRAJ.format(root=root)}"]
+    done = _cli("aggregate", "--spec", spec, *templates, *out)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_parquet(tmp_path / "agg.parquet")) == 4 * len(POINTS)
+
+    (tmp_path / "agg.parquet").unlink()
+    (tmp_path / "traj.parquet").unlink()
+    victim = root / "size7" / "m4_T0" / "seeds2-4.parquet"
+    victim.write_bytes(victim.read_bytes()[:100])
+    failed = _cli("aggregate", "--spec", spec, *templates, *out)
+    assert failed.returncode == 1
+    assert f"mbphase: error: {victim}" in failed.stderr and "delete it" in failed.stderr
+    assert not (tmp_path / "agg.parquet").exists() and not (tmp_path / "traj.parquet").exists()
+
+
+def test_cli_analyse_refuses_points_with_fewer_runs_than_configured(tmp_path):
+    files = sweep(tmp_path / "runs", [(0, 4)])
+    write_aggregate(aggregate(files, "exp", seeds=4), tmp_path / "agg.parquet", tmp_path / "traj.parquet")
+    refused = _cli("analyse", "--runs", str(tmp_path / "agg.parquet"), "--expected-seeds", "6", "--out-dir", str(tmp_path / "an"), "--n-boot", "5")
+    assert refused.returncode == 1
+    assert "fewer runs than the 6 seeds configured" in refused.stderr and "--allow-incomplete" in refused.stderr
+    assert not (tmp_path / "an").exists()
+    allowed = _cli("analyse", "--runs", str(tmp_path / "agg.parquet"), "--expected-seeds", "6", "--allow-incomplete", "--out-dir", str(tmp_path / "an"), "--n-boot", "5")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "analysing them anyway" in allowed.stderr
+    assert (tmp_path / "an" / "psucc.parquet").exists()

@@ -1,0 +1,374 @@
+"""The Snakemake workflow, run for real on a tiny config in a copy of the
+workflow: every output exists and is well formed; a second run does nothing;
+deleting a run file or adding an m value reruns only what depends on it; the
+aggregated tables do not depend on --cores or seeds_per_job; bad configs stop
+at parse time with a clear message and create no results; lint and format
+checks; dry runs of the default config and of the paper preset.
+
+Snakemake is called in a subprocess (`python -m snakemake`), the
+version-stable interface. Numba's cache is shared by all workflow copies (and
+with the unit tests: the package's default cache directory), so kernels are
+compiled at most once per test session.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from mbphase.aggregate import AGGREGATED_COLUMNS, AGGREGATED_TRAJECTORY_COLUMNS
+from mbphase.config import load_config
+from mbphase.layout import format_temperature
+from mbphase.schema import NONDETERMINISTIC_COLUMNS
+from mbphase.storage import read_checked
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "data" / "tiny_config.yaml"
+BAD = REPO / "tests" / "data" / "bad_configs"
+WORKFLOW_FILES = ("Snakefile", "workflow", "envs")
+
+
+def shared_numba_cache() -> Path:
+    """The package's own default cache base (see mbphase.__init__), so the
+    workflow copies reuse what the unit tests compiled."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mbphase", "numba")
+    Path(base).mkdir(parents=True, exist_ok=True)
+    return Path(base)
+
+
+def make_workflow(root: Path, config: dict | str | Path) -> Path:
+    """A copy of the workflow in ``root`` with ``config`` as its config.yaml."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, root / name)
+    (root / "profiles").symlink_to("workflow/profiles")
+    (root / ".numba_cache").symlink_to(shared_numba_cache())
+    write_config(root, config)
+    return root
+
+
+def write_config(root: Path, config) -> None:
+    if isinstance(config, Path):
+        config = config.read_text()
+    if isinstance(config, dict):
+        config = yaml.safe_dump(config, sort_keys=False)
+    (root / "config.yaml").write_text(config)
+
+
+def snakemake(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=root, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
+    return done
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a Snakemake run or dry run."""
+    stats = output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m.group(1) != "total"}
+
+
+def tiny() -> dict:
+    return yaml.safe_load(TINY.read_text())
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in NONDETERMINISTIC_COLUMNS if c in df.columns]).reset_index(drop=True)
+
+
+def snapshot(directory: Path) -> dict[str, int]:
+    return {str(p.relative_to(directory)): p.stat().st_mtime_ns for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------- the run
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny config run to completion with --cores 2; the Numba cache is
+    snapshotted between the compile job and the rest."""
+    root = make_workflow(tmp_path_factory.mktemp("tiny"), TINY)
+    snakemake(root, "--cores", "2", "results/numba_compiled.json")
+    cache = Path(json.loads((root / "results" / "numba_compiled.json").read_text())["cache_dir"])
+    after_compile = snapshot(cache)
+    done = snakemake(root, "--cores", "2")
+    return {"root": root, "cache": cache, "after_compile": after_compile, "output": done.stdout + done.stderr}
+
+
+def expected_outputs(config_path: Path) -> dict:
+    _, experiments = load_config(config_path)
+    return experiments
+
+
+def test_every_expected_output_exists_and_is_well_formed(tiny_run):
+    root = tiny_run["root"]
+    experiments = expected_outputs(TINY)
+    for name, exp in experiments.items():
+        runs = read_checked(root / f"results/tables/{name}/runs.parquet", "runs")
+        assert list(runs.columns) == list(AGGREGATED_COLUMNS)
+        assert len(runs) == len(exp.points) * exp.seeds
+        assert (runs["n_runs"] == exp.seeds).all() and (runs["experiment"] == name).all()
+        got = set(zip(runs["size"], runs["m"], runs["temperature"]))
+        assert got == {(p.size, p.m, p.temperature) for p in exp.points}
+        assert runs["status"].eq("ok").all()
+        assert runs[["size", "m", "temperature", "seed"]].equals(runs[["size", "m", "temperature", "seed"]].sort_values(["size", "m", "temperature", "seed"], ignore_index=True))
+        traj = read_checked(root / f"results/tables/{name}/trajectories.parquet", "trajectory")
+        assert list(traj.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
+        if exp.options.get("trajectory_points"):
+            assert len(traj) > 0 and set(traj["seed"]) == set(range(exp.seeds))
+        for table in TABLES:
+            assert pq.read_table(root / f"results/analysis/{name}/{table}.parquet") is not None
+        for point in exp.points:
+            for first, stop in exp.seed_blocks():
+                stem = f"{name}/size{point.size}/m{point.m}_T{format_temperature(point.temperature)}/seeds{first}-{stop}"
+                assert (root / f"results/runs/{stem}.parquet").is_file()
+                assert (root / f"results/logs/train/{stem}.log").is_file()
+                assert (root / f"results/benchmarks/train/{stem}.tsv").is_file()
+    psucc = pd.read_parquet(root / "results/analysis/sd_tree/psucc.parquet")
+    assert psucc["p_succ"].between(0, 1).all() and len(psucc) == len(experiments["sd_tree"].points)
+    assert len(pd.read_parquet(root / "results/analysis/finite_teff/metropolis_energy.parquet")) > 0
+    for figure in FIGURES:
+        assert (root / f"results/figures/{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (root / f"results/figures/{figure}.pdf").read_bytes()[:5] == b"%PDF-"
+    for log in ("compile.log", "plot.log", "aggregate/sd_tree.log", "analyse/sd_tree.log"):
+        assert (root / "results/logs" / log).is_file()
+    leftovers = [p for p in (root / "results").rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+def test_training_jobs_only_load_kernels_compiled_before_the_fan_out(tiny_run):
+    assert len(tiny_run["after_compile"]) > 0
+    assert snapshot(tiny_run["cache"]) == tiny_run["after_compile"]
+
+
+def test_the_report_holds_every_figure(tiny_run):
+    root = tiny_run["root"]
+    snakemake(root, "--report", "report.zip")
+    names = subprocess.run(["unzip", "-l", str(root / "report.zip")], capture_output=True, text=True).stdout if shutil.which("unzip") else ""
+    if not names:
+        import zipfile
+
+        names = "\n".join(zipfile.ZipFile(root / "report.zip").namelist())
+    for figure in FIGURES:
+        assert f"{figure}.png" in names and f"{figure}.pdf" in names
+
+
+def test_a_second_run_does_nothing(tiny_run):
+    root = tiny_run["root"]
+    before = snapshot(root / "results")
+    done = snakemake(root, "--cores", "2")
+    assert "Nothing to be done" in done.stdout + done.stderr
+    assert snapshot(root / "results") == before
+
+
+def test_deleting_a_run_file_reruns_only_that_job_and_what_depends_on_it(tiny_run):
+    root = tiny_run["root"]
+    victim = root / "results/runs/sd_tree/size7/m16_T0/seeds0-4.parquet"
+    table = root / "results/tables/sd_tree/runs.parquet"
+    old_table = pd.read_parquet(table)
+    before = snapshot(root / "results/runs")
+    victim.unlink()
+    planned = job_counts(snakemake(root, "-n", "--cores", "2").stdout)
+    assert planned == {"train": 1, "aggregate": 1, "analyse": 1, "plot": 1, "all": 1}
+    snakemake(root, "--cores", "2")
+    after = snapshot(root / "results/runs")
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert changed == {str(victim.relative_to(root / "results/runs"))}
+    pd.testing.assert_frame_equal(comparable(pd.read_parquet(table)), comparable(old_table))
+
+
+def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
+    root = tiny_run["root"]
+    config = tiny()
+    config["experiments"]["sd_tree"]["m"].append(24)
+    write_config(root, config)
+    try:
+        before = snapshot(root / "results/runs")
+        planned = job_counts(snakemake(root, "-n", "--cores", "2").stdout)
+        sizes = len(config["experiments"]["sd_tree"]["sizes"])
+        blocks = -(-config["experiments"]["sd_tree"]["seeds"] // config["experiments"]["sd_tree"]["seeds_per_job"])
+        assert planned == {"train": sizes * blocks, "aggregate": 1, "analyse": 1, "plot": 1, "all": 1}
+        snakemake(root, "--cores", "2")
+        after = snapshot(root / "results/runs")
+        assert {k: v for k, v in after.items() if k in before} == before
+        assert all("/m24_T0/" in k for k in set(after) - set(before))
+        runs = pd.read_parquet(root / "results/tables/sd_tree/runs.parquet")
+        assert 24 in set(runs["m"]) and (runs["n_runs"] == config["experiments"]["sd_tree"]["seeds"]).all()
+    finally:
+        write_config(root, TINY)
+
+
+def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
+    """One job per seed on one core against the fixture's blocks of four
+    seeds on two cores, for a discrete experiment with trajectories, a
+    continuous one and the finite-data one (rows depend only on the
+    parameters and the seed, so a subset of points is enough)."""
+    config = tiny()
+    keep = {"sd_tree", "sc_committee", "finite_teff"}
+    config["experiments"] = {k: v for k, v in config["experiments"].items() if k in keep}
+    config["experiments"]["sd_tree"]["sizes"] = [5]
+    config["experiments"]["finite_teff"]["m"] = [4]
+    for exp in config["experiments"].values():
+        exp["seeds_per_job"] = 1
+    root = make_workflow(tmp_path / "one_by_one", config)
+    targets = [f"results/tables/{name}/{table}.parquet" for name in sorted(keep) for table in ("runs", "trajectories")]
+    snakemake(root, "--cores", "1", *targets)
+    for name in sorted(keep):
+        for table, keys in (("runs", ["size", "m", "temperature"]), ("trajectories", ["size", "m", "temperature"])):
+            mine = pd.read_parquet(root / f"results/tables/{name}/{table}.parquet")
+            theirs = pd.read_parquet(tiny_run["root"] / f"results/tables/{name}/{table}.parquet")
+            points = set(map(tuple, mine[keys].drop_duplicates().to_numpy().tolist()))
+            theirs = theirs[[tuple(row) in points for row in theirs[keys].to_numpy().tolist()]]
+            assert len(mine) == len(theirs) > 0 or table == "trajectories"
+            pd.testing.assert_frame_equal(comparable(mine), comparable(theirs))
+        assert set(pd.read_parquet(root / f"results/tables/{name}/runs.parquet")["job_seeds"]) == {1}
+
+
+# ---------------------------------------------------------------- static checks
+
+
+def test_lint_reports_nothing():
+    done = snakemake(REPO, "--lint", check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    assert "Lints for" not in text, text
+
+
+def test_snakefmt_check_passes():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    done = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dry_run_of_the_default_config(tmp_path):
+    root = make_workflow(tmp_path / "default", REPO / "config.yaml")
+    done = snakemake(root, "-n", "--cores", "2")
+    counts = job_counts(done.stdout)
+    _, experiments = load_config(REPO / "config.yaml")
+    n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
+    assert counts == {"compile": 1, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "all": 1}
+    assert not (root / "results").exists()
+
+
+def test_default_config_covers_every_model_task_and_topology():
+    _, experiments = load_config(REPO / "config.yaml")
+    opts = [e.options for e in experiments.values()]
+    models = {(o["architecture"], o["weights"]) for o in opts}
+    assert models == {("sparse", "discrete"), ("sparse", "continuous"), ("dense", "discrete"), ("dense", "continuous")}
+    assert {o.get("task", "committee") for o in opts} == {"committee", "parity"}
+    sparse_discrete_topologies = {o.get("topology", "tree") for o in opts if (o["architecture"], o["weights"]) == ("sparse", "discrete")}
+    assert sparse_discrete_topologies == {"tree", "random"}
+    reference = [e for e in experiments.values() if (e.options["architecture"], e.options["weights"], e.options.get("topology", "tree"), e.options.get("task", "committee"), e.options.get("data", "online")) == ("sparse", "discrete", "tree", "committee", "online")]
+    assert any(len({p.size for p in e.points}) >= 4 for e in reference)
+    assert any("metropolis_temperatures" in yaml.safe_load((REPO / "config.yaml").read_text())["experiments"][e.name] for e in experiments.values())
+
+
+def test_a_preset_replaces_the_default_config(tmp_path):
+    root = make_workflow(tmp_path / "preset", TINY)
+    done = snakemake(root, "-n", "--cores", "2", "--configfile", str(REPO / "workflow/presets/paper.yaml"))
+    _, experiments = load_config(REPO / "workflow/presets/paper.yaml")
+    n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
+    counts = job_counts(done.stdout)
+    assert counts["train"] == n_train and counts["aggregate"] == len(experiments)
+    assert "sd_tree" not in done.stdout  # the tiny config's experiments are gone
+    assert "replaces config.yaml" in done.stdout + done.stderr
+
+
+def test_names_in_the_workflow_match_the_package():
+    from mbphase.analysis import TABLES as PACKAGE_TABLES
+    from mbphase.plots import FIGURES as PACKAGE_FIGURES
+
+    assert TABLES == tuple(PACKAGE_TABLES)
+    assert tuple(FIGURES) == tuple(PACKAGE_FIGURES)
+    for figure in FIGURES:
+        assert (REPO / "workflow/report" / f"{figure}.rst").read_text().strip()
+
+
+def _literal(name: str):
+    """A literal assigned in workflow/rules/common.smk (not importable: it
+    is Snakemake code)."""
+    text = (REPO / "workflow/rules/common.smk").read_text()
+    start = text.index(f"\n{name} = ") + len(name) + 4
+    depth = 0
+    for end, ch in enumerate(text[start:], start):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0:
+            return ast.literal_eval(text[start : end + 1])
+    raise ValueError(name)
+
+
+TABLES = _literal("ANALYSIS_TABLES")
+FIGURES = _literal("FIGURES")
+
+
+# ---------------------------------------------------------------- bad configs
+
+
+def _bad(config_edit) -> dict:
+    config = tiny()
+    config_edit(config)
+    return config
+
+
+BAD_CONFIGS = {
+    "unknown_model": (
+        lambda c: c["experiments"]["sd_tree"].update(architecture="sparsest"),
+        ["experiment 'sd_tree'", "architecture", "'sparsest'", "sparse | dense"],
+    ),
+    "non_positive_m": (
+        lambda c: c["experiments"]["sd_tree"].update(m=[4, 0, 16]),
+        ["experiment 'sd_tree'", "m[1]", "0", ">= 1"],
+    ),
+    "negative_m": (
+        lambda c: c["experiments"]["dd_perceptron"].update(m=[-8]),
+        ["experiment 'dd_perceptron'", "m[0]", "-8", ">= 1"],
+    ),
+    "size_incompatible_with_topology": (
+        lambda c: c["experiments"]["dd_perceptron"].update(topology="tree"),
+        ["experiment 'dd_perceptron'", "'N'", "5", "K*d = 3", "tree"],
+    ),
+    "missing_key": (
+        lambda c: c["experiments"]["sc_committee"].pop("seeds"),
+        ["experiment 'sc_committee'", "missing", "seeds"],
+    ),
+    "wrong_type": (
+        lambda c: c["experiments"]["sd_parity"].update(seeds="many"),
+        ["experiment 'sd_parity'", "seeds", "'many'", "integer"],
+    ),
+    "bad_experiment_name": (
+        lambda c: c["experiments"].update({"a/b": c["experiments"].pop("dc_perceptron")}),
+        ["experiment 'a/b'", "name", "letters, digits"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_a_bad_config_fails_at_parse_time_with_a_clear_message(tmp_path, name):
+    edit, needles = BAD_CONFIGS[name]
+    root = make_workflow(tmp_path / name, _bad(edit))
+    done = snakemake(root, "--cores", "1", check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "mbphase: invalid config:" in text
+    for needle in needles:
+        assert needle in text, (needle, text)
+    assert "Traceback" not in text
+    assert not (root / "results").exists()
