@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import CODE_VERSION, __version__
 from .greedy import greedy_many
+from .greedy_bits import bits_eligible, greedy_bits_many
 from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
 from .params import RunParams
 from .rng import run_streams, xoshiro_state
@@ -98,7 +99,13 @@ def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tupl
     traj = np.full((n, traj_times.size, TRAJ_FIELDS), np.nan)
     train_size = p.train_size if p.data == "finite" else 0
     common = (inputs.teacher_weights, inputs.teacher_fields, task_code(p.task), p.n_inputs, inputs.student_weights, inputs.student_inputs)
-    if p.weights == "discrete":
+    if bits_eligible(p):  # sparse +-1 student, binary inputs: bit-packed, same results
+        greedy_bits_many(
+            *common, not weights_decide_success(p.architecture, p.topology, p.K),
+            p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
+            p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
+        )
+    elif p.weights == "discrete":
         greedy_many(
             *common, p.architecture == "dense", p.architecture == "dense",
             not weights_decide_success(p.architecture, p.topology, p.K), p.inputs == "gaussian",

@@ -1,0 +1,787 @@
+"""Bit-packed greedy/Metropolis dynamics for sparse +-1 students on binary
+inputs: the runs of :func:`mbphase.greedy.greedy_one`, bit for bit (same
+weights, scalars and trajectory for the same streams), with 64 patterns per
+machine word.
+
+Inputs and weights are +-1, so a mini-batch is a set of bitsets, one per
+input: ``X[i, w]`` has bit ``b`` set iff input ``i`` of pattern ``64 w + b``
+is +1. A hidden unit with ``n`` (odd) +-1 terms has field ``h = 2 a - n``,
+``a`` the number of terms whose input agrees with the weight; it is stored
+bit-sliced as the two's-complement counter ``z = a - (n + 1) / 2`` over a few
+bit planes, so that ``h = +1`` is ``z = 0`` (every plane 0), ``h = -1`` is
+``z = -1`` (every plane 1) and ``sign(h) = -1`` is the top plane.
+
+Flipping the weight of input ``i`` moves ``z`` by -1 where the input agrees
+with the old weight and by +1 elsewhere, so the unit's sign changes exactly on
+``(E1 & agree) | (Em1 & ~agree)`` with ``E1 = {h = +1}``, ``Em1 = {h = -1}``.
+The committee vote is a counter of the same kind over the hidden signs
+(``u = #(units at +1) - (K + 1) / 2``): unit ``k`` is pivotal where the vote
+is +-1 with the unit's own sign. A parity output changes wherever the unit
+does. Per unit the state keeps ``A = E1 & pivotal`` and ``B = Em1 &
+pivotal``, so a proposal costs, per word, ``changed = (A & agree) | (B &
+~agree)`` and ``dE += 2 popcount(changed & correct) - popcount(changed)``.
+An accepted flip ripples +-1 through the unit's planes, then recomputes that
+word's flags, committee counter, pivots and correctness: O(m / 64) word
+operations either way.
+
+Patterns are taken from the data stream exactly as
+:func:`mbphase.patterns.draw_pattern` takes them (pattern-major, ``ceil(N /
+64)`` draws per pattern, bit ``i % 64`` of draw ``i // 64`` is input ``i``);
+each block of 64 patterns is turned input-major by 64 x 64 bit-matrix
+transposes. The finite regime draws the training set the same way and cuts
+batches with the same shuffle and cursor as
+:func:`mbphase.patterns.next_finite_batch`. The dynamics stream is used as in
+greedy_one: ``randbelow(n_weights)`` per proposal in random order, and
+``uniform()`` only when ``temperature > 0`` and ``dE > 0``.
+
+Bits beyond ``m`` in the last word of a batch are masked out of every flag
+(``E1``, ``Em1``, pivots, ``A``, ``B``, correct), so they never count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, types, uint64
+from numba.extending import intrinsic
+
+from .observables import (
+    I_ACC,
+    I_E_LATE,
+    I_EVALS,
+    I_GEN,
+    I_LOSS,
+    I_METHOD,
+    I_Q,
+    I_Q_LATE,
+    I_STATUS,
+    I_SUCCESS,
+    I_T_RUN,
+    I_T_SOLVE,
+    I_TRAIN,
+    METHOD_NONE,
+    METHOD_WEIGHTS,
+    overlap,
+    success_method,
+    test_error_sign,
+)
+from .patterns import shuffle
+from .rng import next_u64, uniform
+from .teacher import COMMITTEE, PARITY
+
+ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+ZERO = np.uint64(0)
+ONE = np.uint64(1)
+
+MAX_PLANES = 11
+"""Planes of the bit-sliced counters: sums of at most 2^11 - 1 = 2047 terms
+(d and K up to 2047)."""
+
+
+def bits_eligible(p) -> bool:
+    """Whether :class:`mbphase.params.RunParams` ``p`` is a model this kernel
+    runs: a sparse discrete (+-1) student on binary inputs with odd d (the
+    fields then never vanish), d and K within the counters' range."""
+    return (
+        p.weights == "discrete"
+        and p.architecture == "sparse"
+        and p.inputs == "binary"
+        and p.d % 2 == 1
+        and p.d < 2**MAX_PLANES
+        and p.K < 2**MAX_PLANES
+    )
+
+
+# --- word primitives ---
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit integer, as int64 (LLVM ctpop: one
+    POPCNT instruction on x86-64)."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _transpose_stage(A, off, j, msk):
+    """Swap the off-diagonal j x j blocks of every 2j x 2j diagonal block.
+    Unsigned indices spare Numba's negative-index wraparound, which lets LLVM
+    vectorise the stage."""
+    sj = uint64(j)
+    for base in range(0, 64, 2 * j):
+        for kk in range(j):
+            k = uint64(off + base + kk)
+            t = ((A[k] >> sj) ^ A[k + sj]) & msk
+            A[k + sj] ^= t
+            A[k] ^= t << sj
+
+
+@njit(cache=True)
+def transpose64(A, off):
+    """Transpose in place the 64 x 64 bit matrix held in the words ``A[off:off
+    + 64]`` (1-D uint64): bit c of word r goes to bit r of word c, bits
+    counted from the least significant. Six rounds of block swaps (Hacker's
+    Delight, section 7-3)."""
+    _transpose_stage(A, off, 32, uint64(0x00000000FFFFFFFF))
+    _transpose_stage(A, off, 16, uint64(0x0000FFFF0000FFFF))
+    _transpose_stage(A, off, 8, uint64(0x00FF00FF00FF00FF))
+    _transpose_stage(A, off, 4, uint64(0x0F0F0F0F0F0F0F0F))
+    _transpose_stage(A, off, 2, uint64(0x3333333333333333))
+    _transpose_stage(A, off, 1, uint64(0x5555555555555555))
+
+
+@njit(cache=True)
+def tail_masks(n_bits):
+    """Per word of an ``n_bits`` bitset: the bits that hold patterns."""
+    nw = (n_bits + 63) // 64
+    mask = np.full(nw, ONES, dtype=np.uint64)
+    r = n_bits % 64
+    if r:
+        mask[nw - 1] = (ONE << uint64(r)) - ONE
+    return mask
+
+
+# --- bit-sliced counters ---
+
+
+@njit(cache=True)
+def n_planes(n_terms):
+    """Bit planes of the two's-complement counter ``z = a - (n + 1) / 2`` of a
+    sum of ``n_terms`` (odd) +-1 terms, ``a`` in [0, n]: the smallest ``nb``
+    with ``2^(nb - 1) >= (n + 1) / 2`` (then also ``a < 2^nb``)."""
+    v = (n_terms + 1) // 2 - 1
+    b = 0
+    while v > 0:
+        b += 1
+        v >>= 1
+    return 1 + b
+
+
+@njit(cache=True, inline="always")
+def _csa(a, b, c):
+    """Carry-save adder: bitwise a + b + c = sum + 2 carry."""
+    h = a ^ b
+    return h ^ c, (a & b) | (h & c)
+
+
+@njit(cache=True, inline="always")
+def _bit(Xf, stride, w, rows, masks, i):
+    return Xf[uint64(rows[i]) * stride + w] ^ masks[i]
+
+
+@njit(cache=True, inline="always")
+def _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10):
+    """Add the carry word ``c`` (weight 8) into the planes h3..h10."""
+    h3, c = h3 ^ c, h3 & c
+    h4, c = h4 ^ c, h4 & c
+    h5, c = h5 ^ c, h5 & c
+    h6, c = h6 ^ c, h6 & c
+    h7, c = h7 ^ c, h7 & c
+    h8, c = h8 ^ c, h8 & c
+    h9, c = h9 ^ c, h9 & c
+    h10 = h10 ^ c
+    return h3, h4, h5, h6, h7, h8, h9, h10
+
+
+@njit(cache=True, inline="always")
+def _const_plane(kc, b):
+    return ONES if (kc >> b) & 1 else ZERO
+
+
+@njit(cache=True)
+def signed_count(Xf, stride, w, rows, masks, o, n, nb, out):
+    """Bit-sliced ``z = c - (n + 1) / 2`` for odd ``n`` into ``out[0..nb)``
+    (two's complement mod 2^nb, ``nb = n_planes(n) <= MAX_PLANES``; ``out`` needs MAX_PLANES
+    words), where ``c`` counts, in each bit column, the set bits of the n
+    words ``X[rows[o + j], w] ^ masks[o + j]``, j < n, of the bitsets ``X``
+    given flat as ``Xf`` with row length ``stride``.
+
+    The counter starts at -(n + 1) / 2 and the words are added eight at a
+    time by a carry-save tree (Harley-Seal) into the planes of weight 1, 2
+    and 4; carries of weight 8 ripple into the higher planes. Every plane
+    lives in a register."""
+    uw = uint64(w)
+    kc = (1 << nb) - (n + 1) // 2
+    ones = _const_plane(kc, 0)
+    twos = _const_plane(kc, 1)
+    fours = _const_plane(kc, 2)
+    h3 = _const_plane(kc, 3)
+    h4 = _const_plane(kc, 4)
+    h5 = _const_plane(kc, 5)
+    h6 = _const_plane(kc, 6)
+    h7 = _const_plane(kc, 7)
+    h8 = _const_plane(kc, 8)
+    h9 = _const_plane(kc, 9)
+    h10 = _const_plane(kc, 10)
+    j = o
+    end = o + n
+    while j + 8 <= end:
+        ones, ta = _csa(ones, _bit(Xf, stride, uw, rows, masks, j), _bit(Xf, stride, uw, rows, masks, j + 1))
+        ones, tb = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 2), _bit(Xf, stride, uw, rows, masks, j + 3))
+        twos, fa = _csa(twos, ta, tb)
+        ones, ta = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 4), _bit(Xf, stride, uw, rows, masks, j + 5))
+        ones, tb = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 6), _bit(Xf, stride, uw, rows, masks, j + 7))
+        twos, fb = _csa(twos, ta, tb)
+        fours, c = _csa(fours, fa, fb)
+        if nb > 3:
+            h3, h4, h5, h6, h7, h8, h9, h10 = _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10)
+        j += 8
+    while j < end:
+        c = _bit(Xf, stride, uw, rows, masks, j)
+        ones, c = ones ^ c, ones & c
+        twos, c = twos ^ c, twos & c
+        fours, c = fours ^ c, fours & c
+        if nb > 3:
+            h3, h4, h5, h6, h7, h8, h9, h10 = _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10)
+        j += 1
+    out[0] = ones
+    out[1] = twos
+    out[2] = fours
+    out[3] = h3
+    out[4] = h4
+    out[5] = h5
+    out[6] = h6
+    out[7] = h7
+    out[8] = h8
+    out[9] = h9
+    out[10] = h10
+
+
+@njit(cache=True, inline="always")
+def _is_zero(planes, nb):
+    r = ONES
+    for b in range(nb):
+        r &= ~planes[b]
+    return r
+
+
+@njit(cache=True, inline="always")
+def _is_minus_one(planes, nb):
+    r = ONES
+    for b in range(nb):
+        r &= planes[b]
+    return r
+
+
+@njit(cache=True, inline="always")
+def add_pm1(p, inc, dec):
+    """One plane of a bit-sliced +-1 update: the counter gains +1 on the
+    columns of ``inc`` and -1 on those of ``dec`` (disjoint); returns the new
+    plane and the carries and borrows into the next one."""
+    return p ^ (inc | dec), inc & p, dec & ~p
+
+
+# --- networks on bitsets ---
+
+
+@njit(cache=True)
+def sign_masks(W):
+    """Per weight, flattened as ``r = k * F + j``: all ones where the weight
+    is -1, zero where it is +1, so that ``x ^ mask`` is the agreement of
+    input and weight."""
+    K, F = W.shape
+    out = np.empty(K * F, dtype=np.uint64)
+    for k in range(K):
+        for j in range(F):
+            out[k * F + j] = ONES if W[k, j] < 0.0 else ZERO
+    return out
+
+
+@njit(cache=True)
+def make_scratch(K):
+    """Work space of the counting routines: (counter planes, the K hidden
+    sign words of one batch word, arange(K), K zero masks)."""
+    return (np.zeros(16, dtype=np.uint64), np.zeros(K, dtype=np.uint64), np.arange(K), np.zeros(K, dtype=np.uint64))
+
+
+@njit(cache=True)
+def network_output_bits(rows, masks, K, F, task, X, n_words, out, scratch):
+    """Outputs of a +-1 sign network on the input-major bitsets ``X``
+    (N, >= n_words): unit k reads the inputs ``rows[k*F:(k+1)*F]`` with the
+    sign masks ``masks`` (:func:`sign_masks`); ``out[w]`` has bit b set iff
+    the output on pattern 64 w + b is +1. Tail bits are not masked."""
+    planes, sg, ids, zeros = scratch
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    Xf = X.reshape(-1)
+    stride = uint64(X.shape[1])
+    for w in range(n_words):
+        neg = ZERO
+        for k in range(K):
+            signed_count(Xf, stride, w, rows, masks, k * F, F, nbu, planes)
+            sg[k] = ~planes[nbu - 1]
+            neg ^= planes[nbu - 1]
+        if task == COMMITTEE:
+            signed_count(sg, uint64(1), 0, ids, zeros, 0, K, nbc, planes)
+            out[w] = ~planes[nbc - 1]
+        else:
+            out[w] = ~neg
+
+
+# --- patterns as bitsets ---
+
+
+@njit(cache=True)
+def fill_block(state, buf, rows, L):
+    """Draw ``rows`` patterns of ``L`` words each, in the order of
+    patterns.draw_pattern, into the pattern-major block ``buf`` (word l of
+    pattern r at 64 l + r); zero the remaining rows."""
+    for r in range(rows):
+        for l in range(L):
+            buf[64 * l + r] = next_u64(state)
+    for r in range(rows, 64):
+        for l in range(L):
+            buf[64 * l + r] = ZERO
+
+
+@njit(cache=True)
+def scatter_block(buf, L, n_inputs, X, blk):
+    """Transpose the pattern-major block ``buf`` and store it as word ``blk``
+    of the input-major bitsets ``X`` (N, n_words)."""
+    for l in range(L):
+        transpose64(buf, 64 * l)
+        lo = 64 * l
+        for c in range(min(64, n_inputs - lo)):
+            X[lo + c, blk] = buf[lo + c]
+
+
+@njit(cache=True)
+def draw_bits(state, n_inputs, n_patterns, X, buf):
+    """``n_patterns`` fresh binary patterns from ``state`` (the same draws as
+    patterns.draw_patterns) into the input-major bitsets ``X`` (N,
+    ceil(n_patterns / 64)); ``buf`` holds 64 ceil(N / 64) words."""
+    L = buf.size // 64
+    for blk in range((n_patterns + 63) // 64):
+        fill_block(state, buf, min(64, n_patterns - 64 * blk), L)
+        scatter_block(buf, L, n_inputs, X, blk)
+
+
+@njit(cache=True)
+def gather_bits(Ptr, ytr_bits, perm, cursor, m, n_inputs, X, Y, buf):
+    """Patterns ``perm[cursor .. cursor + m)`` of the pattern-major training
+    set ``Ptr`` (P, L) and their label bits ``ytr_bits`` into the
+    input-major batch ``X`` and label words ``Y``."""
+    L = buf.size // 64
+    for blk in range((m + 63) // 64):
+        rows = min(64, m - 64 * blk)
+        yw = ZERO
+        for r in range(rows):
+            src = perm[cursor + 64 * blk + r]
+            for l in range(L):
+                buf[64 * l + r] = Ptr[src, l]
+            yw |= ((ytr_bits[src >> 6] >> uint64(src & 63)) & ONE) << uint64(r)
+        for r in range(rows, 64):
+            for l in range(L):
+                buf[64 * l + r] = ZERO
+        scatter_block(buf, L, n_inputs, X, blk)
+        Y[blk] = yw
+
+
+# --- the student's batch state ---
+# One record of R words per 64 patterns, so that a proposal and a flip touch
+# contiguous memory: A[K], B[K], COR, E1[K], EM1[K], S[K], PIV[K], Y, MASK,
+# U[nbc] (committee counter planes), Z[K * nbu] (unit counter planes).
+
+
+@njit(cache=True)
+def layout(K, nbu, nbc):
+    """Record length and offsets: (R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY,
+    oMASK, oU, oZ)."""
+    oU = 6 * K + 3
+    oZ = oU + nbc
+    return oZ + K * nbu, 0, K, 2 * K, 2 * K + 1, 3 * K + 1, 4 * K + 1, 5 * K + 1, 6 * K + 1, 6 * K + 2, oU, oZ
+
+
+@njit(cache=True)
+def student_state(rows, masks, K, F, task, X, nw, ST, lay, scratch):
+    """Fill the records ``ST`` (nw * R words) of the student on the batch
+    ``X`` (labels ``Y`` and tail masks already in the records): unit planes,
+    flags, committee counter, pivots, ``A``, ``B`` and correctness. Returns
+    the number of misclassified patterns."""
+    R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
+    planes, sg, ids, zeros = scratch
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    Xf = X.reshape(-1)
+    stride = uint64(X.shape[1])
+    errors = 0
+    for w in range(nw):
+        base = w * R
+        mk = ST[base + oMASK]
+        neg = ZERO
+        for k in range(K):
+            signed_count(Xf, stride, w, rows, masks, k * F, F, nbu, planes)
+            for b in range(nbu):
+                ST[base + oZ + k * nbu + b] = planes[b]
+            ST[base + oE1 + k] = _is_zero(planes, nbu) & mk
+            ST[base + oEM1 + k] = _is_minus_one(planes, nbu) & mk
+            # masked like every flag, so that an incremental update (which
+            # never touches tail bits) keeps the records equal to fresh ones
+            s = ~planes[nbu - 1] & mk
+            ST[base + oS + k] = s
+            sg[k] = s
+            neg ^= planes[nbu - 1]
+        if task == COMMITTEE:
+            signed_count(sg, uint64(1), 0, ids, zeros, 0, K, nbc, planes)
+            for b in range(nbc):
+                ST[base + oU + b] = planes[b]
+            out = ~planes[nbc - 1]
+            one = (_is_zero(planes, nbc) | _is_minus_one(planes, nbc)) & mk
+            for k in range(K):
+                piv = one & ~(ST[base + oS + k] ^ out)
+                ST[base + oPIV + k] = piv
+                ST[base + oA + k] = ST[base + oE1 + k] & piv
+                ST[base + oB + k] = ST[base + oEM1 + k] & piv
+        else:
+            out = ~neg
+            for k in range(K):
+                ST[base + oPIV + k] = mk
+                ST[base + oA + k] = ST[base + oE1 + k]
+                ST[base + oB + k] = ST[base + oEM1 + k]
+        cor = ~(out ^ ST[base + oY]) & mk
+        ST[base + oCOR] = cor
+        errors += popcount(~cor & mk)
+    return errors
+
+
+@njit(cache=True, inline="always")
+def flip_delta_energy_bits(X, row, fmask, k, ST, lay, nw):
+    """Energy change of flipping the weight of unit ``k`` on input ``row``,
+    whose sign mask before the flip is ``fmask``."""
+    R, oA, oB, oCOR = lay[0], lay[1], lay[2], lay[3]
+    ia = uint64(oA + k)
+    ib = uint64(oB + k)
+    ic = uint64(oCOR)
+    ur = uint64(R)
+    dE = 0
+    for w in range(nw):
+        base = uint64(w) * ur
+        agree = X[row, w] ^ fmask
+        ch = (ST[base + ia] & agree) | (ST[base + ib] & ~agree)
+        dE += 2 * popcount(ch & ST[base + ic]) - popcount(ch)
+    return dE
+
+
+@njit(cache=True, inline="always")
+def apply_flip_bits(X, row, fmask, k, K, nbu, nbc, task, ST, lay, nw):
+    """Update the records after the flip of unit ``k``'s weight on input
+    ``row`` (``fmask``: the weight's sign mask before the flip)."""
+    R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
+    for w in range(nw):
+        base = uint64(w * R)
+        mk = ST[base + uint64(oMASK)]
+        agree = X[row, w] ^ fmask
+        ie1 = base + uint64(oE1 + k)
+        iem1 = base + uint64(oEM1 + k)
+        flip = (ST[ie1] & agree) | (ST[iem1] & ~agree)
+        # z loses 1 where the input agreed with the old weight, gains 1 elsewhere
+        inc = ~agree
+        dec = agree
+        zero = ONES
+        m1 = ONES
+        iz = base + uint64(oZ + k * nbu)
+        for b in range(nbu):
+            q, inc, dec = add_pm1(ST[iz + uint64(b)], inc, dec)
+            ST[iz + uint64(b)] = q
+            zero &= ~q
+            m1 &= q
+        e1 = zero & mk
+        em1 = m1 & mk
+        ST[ie1] = e1
+        ST[iem1] = em1
+        i_s = base + uint64(oS + k)
+        s_old = ST[i_s]
+        ST[i_s] = s_old ^ flip
+        if task == COMMITTEE:
+            inc = flip & ~s_old
+            dec = flip & s_old
+            zero = ONES
+            m1 = ONES
+            top = ZERO
+            iu = base + uint64(oU)
+            for b in range(nbc):
+                q, inc, dec = add_pm1(ST[iu + uint64(b)], inc, dec)
+                ST[iu + uint64(b)] = q
+                zero &= ~q
+                m1 &= q
+                top = q
+            out = ~top
+            one = (zero | m1) & mk
+            ST[base + uint64(oCOR)] = ~(out ^ ST[base + uint64(oY)]) & mk
+            for kk in range(K):
+                piv = one & ~(ST[base + uint64(oS + kk)] ^ out)
+                ST[base + uint64(oPIV + kk)] = piv
+                ST[base + uint64(oA + kk)] = ST[base + uint64(oE1 + kk)] & piv
+                ST[base + uint64(oB + kk)] = ST[base + uint64(oEM1 + kk)] & piv
+        else:
+            ST[base + uint64(oCOR)] ^= flip
+            ST[base + uint64(oA + k)] = e1
+            ST[base + uint64(oB + k)] = em1
+
+
+# --- the dynamics stream and the observables, specialised ---
+
+
+@njit(cache=True)
+def randbelow_limit(n):
+    """The rejection threshold rng.randbelow computes for bound ``n``."""
+    bound = uint64(n)
+    return uint64(0xFFFFFFFFFFFFFFFF) - (uint64(0xFFFFFFFFFFFFFFFF) % bound + uint64(1)) % bound
+
+
+@njit(cache=True, inline="always")
+def randbelow_fast(s, bound, limit):
+    """rng.randbelow(s, bound) with its threshold precomputed: the same draws
+    and the same result, two 64-bit divisions fewer."""
+    while True:
+        r = next_u64(s)
+        if r <= limit:
+            return np.int64(r % bound)
+
+
+@njit(cache=True)
+def same_fields(a, b):
+    if a.shape != b.shape:
+        return False
+    for k in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[k, j] != b[k, j]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def sparse_exact_success(W, T, task):
+    """observables.exact_success for a sparse student that reads its teacher
+    units' inputs (w_inputs == t_fields, distinct within a unit): unit k
+    matches iff W[k] == T[k] (committee), or W[k] == +-T[k] with an even
+    number of minus signs (parity)."""
+    K, F = W.shape
+    minus = 0
+    for k in range(K):
+        same = True
+        neg = True
+        for j in range(F):
+            if W[k, j] != T[k, j]:
+                same = False
+            if W[k, j] != -T[k, j]:
+                neg = False
+        if same:
+            continue
+        if neg and task == PARITY:
+            minus += 1
+            continue
+        return False
+    return minus % 2 == 0
+
+
+@njit(cache=True)
+def sparse_overlap(W, T, task):
+    """observables.overlap for a sparse student on its teacher's fields, with
+    the same floating-point operations on the same values (dot products and
+    squared norms are small integers, exact in any order of summation)."""
+    K, F = W.shape
+    total = 0.0
+    for k in range(K):
+        dot = 0.0
+        na2 = 0.0
+        nb2 = 0.0
+        for j in range(F):
+            dot += W[k, j] * T[k, j]
+            na2 += W[k, j] * W[k, j]
+            nb2 += T[k, j] * T[k, j]
+        na = np.sqrt(na2)
+        nb = np.sqrt(nb2)
+        q = 0.0
+        if na > 0.0 and nb > 0.0:
+            q = min(1.0, max(-1.0, dot / (na * nb)))
+        if task == PARITY:
+            q = abs(q)
+        total += q
+    return total / K
+
+
+# --- the kernel ---
+
+
+@njit(cache=True)
+def greedy_bits_one(
+    T, t_fields, task, n_inputs, W, w_inputs, check_function,
+    m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+    stop_at_success, n_test, traj_times, data_state, dyn_state, test_state,
+    scalars, traj,
+):
+    """:func:`mbphase.greedy.greedy_one` for a +-1 student (odd fan-in) on
+    binary inputs: the same arguments without ``ternary``, ``dense`` and
+    ``gaussian`` (all False here), the same draws from the three streams and
+    the same outputs (W (K, F) in place, ``scalars``, ``traj``)."""
+    K, F = W.shape
+    n_weights = K * F
+    L = (n_inputs + 63) // 64
+    nw = (m + 63) // 64
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    lay = layout(K, nbu, nbc)
+    R, oY, oMASK = lay[0], lay[8], lay[9]
+    ST = np.zeros(nw * R, dtype=np.uint64)
+    mask = tail_masks(m)
+    for w in range(nw):
+        ST[w * R + oMASK] = mask[w]
+    X = np.zeros((n_inputs, nw), dtype=np.uint64)
+    Y = np.zeros(nw, dtype=np.uint64)
+    buf = np.zeros(64 * L, dtype=np.uint64)
+    scratch = make_scratch(K)
+    t_rows = t_fields.copy().reshape(-1)
+    t_masks = sign_masks(T)
+    rows = w_inputs.copy().reshape(-1)
+    masks = sign_masks(W)
+    unit_of = np.empty(n_weights, dtype=np.int64)
+    for r in range(n_weights):
+        unit_of[r] = r // F
+    bound = uint64(n_weights)
+    limit = randbelow_limit(n_weights)
+    # Sparse students read their teacher units' inputs; then success and
+    # overlap have cheap exact forms.
+    sparse_fast = same_fields(w_inputs, t_fields)
+
+    finite = train_size > 0
+    nwt = (train_size + 63) // 64
+    Ptr = np.empty((train_size, L), dtype=np.uint64)  # pattern-major, for batches
+    Xtr = np.zeros((n_inputs, nwt), dtype=np.uint64)  # input-major, for the set error
+    ytr_bits = np.zeros(nwt, dtype=np.uint64)
+    out_tr = np.zeros(nwt, dtype=np.uint64)
+    mask_tr = tail_masks(train_size)
+    perm = np.arange(train_size)
+    cursor = train_size  # forces a shuffle before the first batch
+    if finite:
+        for mu in range(train_size):
+            for l in range(L):
+                Ptr[mu, l] = next_u64(data_state)
+        for blk in range(nwt):
+            n_rows = min(64, train_size - 64 * blk)
+            for r in range(64):
+                for l in range(L):
+                    buf[64 * l + r] = Ptr[64 * blk + r, l] if r < n_rows else ZERO
+            scatter_block(buf, L, n_inputs, Xtr, blk)
+        network_output_bits(t_rows, t_masks, K, F, task, Xtr, nwt, ytr_bits, scratch)
+        for w in range(nwt):
+            ytr_bits[w] &= mask_tr[w]
+
+    traj[:, :] = np.nan
+    next_sample = 0
+    accepted = 0
+    accepted_at_sample = 0
+    proposals = 0
+    proposals_at_sample = 0
+    t_solve = np.nan
+    q_sum = 0.0
+    e_sum = 0.0
+    n_late = 0
+    late_start = max_sweeps // 2 + 1
+    errors = 0
+    sweep = 0
+    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state)
+    if method != METHOD_NONE:
+        t_solve = 0.0
+    while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
+        sweep += 1
+        for p in range(n_weights):
+            if p == 0 or refresh_proposal:
+                if finite:
+                    if cursor + m > train_size:
+                        shuffle(data_state, perm)
+                        cursor = 0
+                    gather_bits(Ptr, ytr_bits, perm, cursor, m, n_inputs, X, Y, buf)
+                    cursor += m
+                else:
+                    draw_bits(data_state, n_inputs, m, X, buf)
+                    network_output_bits(t_rows, t_masks, K, F, task, X, nw, Y, scratch)
+                for w in range(nw):
+                    ST[w * R + oY] = Y[w]
+                errors = student_state(rows, masks, K, F, task, X, nw, ST, lay, scratch)
+            r = p if sequential else randbelow_fast(dyn_state, bound, limit)
+            k = unit_of[r]
+            fmask = masks[r]
+            row = rows[r]
+            dE = flip_delta_energy_bits(X, row, fmask, k, ST, lay, nw)
+            proposals += 1
+            if dE <= 0 or (temperature > 0.0 and uniform(dyn_state) < np.exp(-dE / temperature)):
+                W[k, r - k * F] = -W[k, r - k * F]
+                masks[r] = ~fmask
+                apply_flip_bits(X, row, fmask, k, K, nbu, nbc, task, ST, lay, nw)
+                errors += dE
+                accepted += 1
+        if t_solve != t_solve:
+            # As in greedy_one: the functional comparison only once the
+            # mini-batch is learnt perfectly.
+            if sparse_fast and sparse_exact_success(W, T, task):
+                method = METHOD_WEIGHTS
+            elif sparse_fast and not (check_function and errors == 0):
+                method = METHOD_NONE
+            else:
+                method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function and errors == 0, False, n_test, test_state)
+            if method != METHOD_NONE:
+                t_solve = float(sweep)
+        if sweep >= late_start:
+            if sparse_fast:
+                q_sum += sparse_overlap(W, T, task)
+            else:
+                q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
+            if finite:
+                network_output_bits(rows, masks, K, F, task, Xtr, nwt, out_tr, scratch)
+                wrong = 0
+                for w in range(nwt):
+                    wrong += popcount((out_tr[w] ^ ytr_bits[w]) & mask_tr[w])
+                e_sum += wrong / train_size
+            else:
+                e_sum += errors / m
+            n_late += 1
+        if next_sample < traj_times.size and sweep == traj_times[next_sample]:
+            traj[next_sample, 0] = sweep
+            traj[next_sample, 1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
+            traj[next_sample, 2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, False, n_test, test_state)
+            traj[next_sample, 3] = (accepted - accepted_at_sample) / (proposals - proposals_at_sample)
+            accepted_at_sample = accepted
+            proposals_at_sample = proposals
+            next_sample += 1
+
+    solved = t_solve == t_solve
+    stopped_early = stop_at_success and solved and sweep < max_sweeps
+    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state)
+    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
+    scalars[I_METHOD] = method
+    scalars[I_T_SOLVE] = t_solve
+    scalars[I_T_RUN] = sweep
+    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
+    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, False, n_test, test_state)
+    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
+    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
+    scalars[I_LOSS] = np.nan
+    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_EVALS] = float(proposals) * m
+    scalars[I_STATUS] = 0.0
+
+
+@njit(cache=True, parallel=True)
+def greedy_bits_many(
+    T, t_fields, task, n_inputs, W, w_inputs, check_function,
+    m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+    stop_at_success, n_test, traj_times, states, scalars, traj,
+):
+    """:func:`greedy_bits_one` for every seed in parallel, as
+    greedy.greedy_many (``states`` (seeds, 3, 4): data, dynamics, test).
+    Runs are serial inside, so results do not depend on the thread count."""
+    for s in prange(W.shape[0]):
+        greedy_bits_one(
+            T[s], t_fields[s], task, n_inputs, W[s], w_inputs[s], check_function,
+            m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
+            stop_at_success, n_test, traj_times, states[s, 0], states[s, 1], states[s, 2],
+            scalars[s], traj[s],
+        )
