@@ -372,3 +372,14 @@ def test_a_bad_config_fails_at_parse_time_with_a_clear_message(tmp_path, name):
         assert needle in text, (needle, text)
     assert "Traceback" not in text
     assert not (root / "results").exists()
+
+
+def test_a_duplicated_experiment_name_fails_at_parse_time(tmp_path):
+    """Snakemake's own YAML loading would keep only the second definition."""
+    text = TINY.read_text() + "  sd_tree:\n    architecture: dense\n    weights: discrete\n    sizes: [5]\n    m: [3]\n    seeds: 1\n"
+    root = make_workflow(tmp_path / "duplicate", text)
+    done = snakemake(root, "--cores", "1", check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "mbphase: invalid config: config.yaml: duplicate key 'sd_tree'" in text
+    assert not (root / "results").exists()

@@ -16,7 +16,13 @@ min_version("9.0")
 
 try:
     import mbphase
-    from mbphase.config import SCHEMA_PATH, ConfigError, check_config, iter_jobs
+    from mbphase.config import (
+        SCHEMA_PATH,
+        ConfigError,
+        check_config,
+        iter_jobs,
+        load_yaml,
+    )
     from mbphase.layout import EXPERIMENT_NAME, format_temperature
 except ImportError as exc:
     raise WorkflowError(
@@ -40,8 +46,15 @@ if workflow.overwrite_configfiles:
 
 # Our checks first: their messages name the experiment, the key, the value
 # and what is allowed. Then Snakemake's schema validation, which fills in the
-# schema's defaults.
+# schema's defaults. Snakemake's YAML loading keeps the last of two equal
+# keys, which would hide a duplicated experiment name: the files are read
+# again, strictly.
 try:
+    for _path in workflow.overwrite_configfiles or workflow.configfiles:
+        try:
+            load_yaml(_path)
+        except ConfigError as exc:
+            raise ConfigError(f"{_path}: {exc}") from None
     EXPERIMENTS = check_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"mbphase: invalid config: {exc}")
