@@ -280,15 +280,28 @@ def test_default_config_covers_every_model_task_and_topology():
     assert any("metropolis_temperatures" in yaml.safe_load((REPO / "config.yaml").read_text())["experiments"][e.name] for e in experiments.values())
 
 
-def test_a_preset_replaces_the_default_config(tmp_path):
+def test_a_config_file_on_the_command_line_replaces_config_yaml(tmp_path):
     root = make_workflow(tmp_path / "preset", TINY)
-    done = snakemake(root, "-n", "--cores", "2", "--configfile", str(REPO / "workflow/presets/paper.yaml"))
-    _, experiments = load_config(REPO / "workflow/presets/paper.yaml")
-    n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
+    preset = tiny()
+    preset["experiments"] = {"only_this": preset["experiments"]["dd_perceptron"]}
+    (root / "preset.yaml").write_text(yaml.safe_dump(preset))
+    done = snakemake(root, "-n", "--cores", "2", "--configfile", "preset.yaml")
     counts = job_counts(done.stdout)
-    assert counts["train"] == n_train and counts["aggregate"] == len(experiments)
+    assert counts["train"] == 2 and counts["aggregate"] == 1
     assert "sd_tree" not in done.stdout  # the tiny config's experiments are gone
-    assert "replaces config.yaml" in done.stdout + done.stderr
+    assert "(it replaces config.yaml)" in done.stdout + done.stderr
+
+
+def test_the_paper_preset_is_valid_and_larger_than_the_default():
+    _, paper = load_config(REPO / "workflow/presets/paper.yaml")
+    _, default = load_config(REPO / "config.yaml")
+    for name, exp in default.items():
+        big = paper[name]
+        for key in ("architecture", "weights", "topology", "task", "K", "d", "data", "train_size", "stop_at_success"):
+            assert big.options.get(key) == exp.options.get(key), (name, key)  # the same model under the same name
+        assert len({p.size for p in big.points}) >= len({p.size for p in exp.points})
+        assert big.seeds >= exp.seeds
+    assert sum(len(e.points) * len(e.seed_blocks()) for e in paper.values()) > 10 * sum(len(e.points) * len(e.seed_blocks()) for e in default.values())
 
 
 def test_names_in_the_workflow_match_the_package():

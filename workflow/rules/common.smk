@@ -132,11 +132,19 @@ ANALYSIS_SOURCES = _sources("analysis/**/*.py", "storage.py", "schema.py", "cli.
 PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "cli.py")
 
 
+_TRAIN_SOURCES = {
+    weights: _sources(
+        "**/*.py",
+        exclude=_NOT_SIMULATION
+        + tuple(f for w, f in KERNEL_MODULE.items() if w != weights),
+    )
+    for weights in KERNEL_MODULE
+}
+
+
 def train_sources(experiment):
     """The simulation sources, without the kernel of the other weight type."""
-    weights = EXPERIMENTS[experiment].options.get("weights")
-    other = [f for w, f in KERNEL_MODULE.items() if w != weights]
-    return _sources("**/*.py", exclude=_NOT_SIMULATION + tuple(other))
+    return _TRAIN_SOURCES[EXPERIMENTS[experiment].options.get("weights")]
 
 
 # ------------------------------------------------------------------ paths
