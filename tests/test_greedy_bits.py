@@ -409,6 +409,9 @@ def test_run_cases_cover_every_option_value():
         # so success is decided by enumerating the inputs (N <= 20) or on the test set
         dict(K=3, d=3, N=4, topology="random", m=64, max_sweeps=31, stop_at_success=False, temperature=0.3),
         dict(K=7, d=1, N=21, topology="random", m=64, max_sweeps=20, stop_at_success=False, n_test=300),
+        # parity allows an even number of units
+        dict(K=2, d=5, N=13, topology="random", task="parity", m=65, max_sweeps=20, stop_at_success=False, trajectory_points=3),
+        dict(K=4, d=3, task="parity", m=33, max_sweeps=20, temperature=0.5, data="finite", train_size=100),
         # larger fields, finite data, the benchmark's m
         dict(K=3, d=51, m=64, max_sweeps=12, stop_at_success=False, data="finite", train_size=300, trajectory_points=4),
         dict(K=5, d=25, task="parity", m=256, max_sweeps=8, stop_at_success=False, refresh="proposal", temperature=1.0),

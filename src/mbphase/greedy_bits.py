@@ -35,7 +35,16 @@ greedy_one: ``randbelow(n_weights)`` per proposal in random order, and
 ``uniform()`` only when ``temperature > 0`` and ``dE > 0``.
 
 Bits beyond ``m`` in the last word of a batch are masked out of every flag
-(``E1``, ``Em1``, pivots, ``A``, ``B``, correct), so they never count.
+(``E1``, ``Em1``, hidden signs, pivots, ``A``, ``B``, correct), so they never
+count, and an incrementally updated state equals a freshly computed one word
+for word (tests/test_greedy_bits.py checks both).
+
+Cost per proposal: one 64-bit draw and division (the stream's randbelow), then
+per word of the batch five loads, a handful of logic operations and two
+POPCNTs; per accepted flip, per word, a ripple through the unit's planes and
+the recomputation of that word's flags for the K units. Per batch refresh:
+``ceil(N / 64)`` draws per pattern, one transpose per 64 patterns and 64
+inputs, and carry-save counts of the teacher's and the student's fields.
 """
 
 from __future__ import annotations
