@@ -208,8 +208,13 @@ def train_outputs(template, experiment=None):
 
 
 def all_targets():
+    # The run files are targets too: Snakemake does not recompute a missing
+    # intermediate file whose consumers are up to date, and a deleted run
+    # file must be recomputed (and the tables after it).
     return (
-        expand(RUNS_TABLE, experiment=EXPERIMENTS)
+        train_outputs(RUN_FILE)
+        + train_outputs(TRAJECTORY_FILE)
+        + expand(RUNS_TABLE, experiment=EXPERIMENTS)
         + expand(TRAJECTORIES_TABLE, experiment=EXPERIMENTS)
         + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES)
         + expand(FIGURE, figure=FIGURES, fmt=FIGURE_FORMATS)
