@@ -242,6 +242,19 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
             pd.testing.assert_frame_equal(comparable(mine), comparable(theirs))
         assert set(pd.read_parquet(root / f"results/tables/{name}/runs.parquet")["job_seeds"]) == {1}
 
+    # A damaged run file (newer than the table, so aggregation reruns) stops
+    # the workflow with a message naming it; deleting it and rerunning heals.
+    victim = root / "results/runs/sd_tree/size5/m16_T0/seeds2-3.parquet"
+    victim.write_bytes(victim.read_bytes()[:200])
+    failed = snakemake(root, "--cores", "1", *targets, check=False)
+    text = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert f"mbphase: error: {victim.relative_to(root)}" in text and "delete it" in text
+    assert not (root / "results/tables/sd_tree/runs.parquet").exists()  # no stale table left behind
+    victim.unlink()
+    snakemake(root, "--cores", "1", *targets)
+    assert len(pd.read_parquet(root / "results/tables/sd_tree/runs.parquet")) == 3 * 4
+
 
 # ---------------------------------------------------------------- static checks
 

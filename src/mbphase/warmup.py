@@ -20,8 +20,10 @@ import time
 
 # Tiny runs, one per kernel and option combination: (label, options).
 CASES = (
-    ("greedy: sparse student, online data, trajectory", dict(architecture="sparse", weights="discrete", K=3, d=3, m=4, max_sweeps=3, n_test=16, trajectory_points=2)),
+    ("greedy_bits: sparse +-1 student, binary inputs, trajectory", dict(architecture="sparse", weights="discrete", K=3, d=3, m=4, max_sweeps=3, n_test=16, trajectory_points=2)),
+    ("greedy_bits: sparse +-1 student, finite data, T > 0", dict(architecture="sparse", weights="discrete", topology="random", K=3, d=3, N=7, data="finite", train_size=8, m=4, temperature=1.0, max_sweeps=3, n_test=16)),
     ("greedy: dense student, finite data, T > 0", dict(architecture="dense", weights="discrete", topology="random", K=1, d=3, N=5, data="finite", train_size=8, m=4, temperature=1.0, max_sweeps=3, n_test=16)),
+    ("greedy: sparse student, gaussian inputs, trajectory", dict(architecture="sparse", weights="discrete", inputs="gaussian", K=3, d=3, m=4, max_sweeps=3, n_test=16, trajectory_points=2)),
     ("sgd: sparse student, online data, trajectory", dict(architecture="sparse", weights="continuous", K=3, d=3, m=4, max_steps=4, eval_every=2, n_test=16, trajectory_points=2)),
     ("sgd: dense student, finite data, logistic loss", dict(architecture="dense", weights="continuous", topology="random", K=1, d=3, N=5, data="finite", train_size=8, m=4, loss="logistic", max_steps=4, eval_every=2, n_test=16)),
 )

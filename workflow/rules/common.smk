@@ -113,18 +113,18 @@ def _sources(*patterns, exclude=()):
     return sorted(_relative(p) for p in found - skip)
 
 
-# Everything but the analysis and the workflow-side modules: the simulation.
-_NOT_SIMULATION = (
-    "analysis/**/*.py",
-    "plots.py",
-    "aggregate.py",
-    "warmup.py",
-    "layout.py",
-)
-KERNEL_MODULE = {"discrete": "greedy.py", "continuous": "sgd.py"}
-# Numba's cache is keyed by a hash of every .py file of the package
-# (mbphase.CODE_VERSION), so the compile step depends on all of them.
-COMPILE_SOURCES = _sources("**/*.py")
+# Post-processing modules never touch a run (mbphase.CODE_VERSION, which also
+# keys Numba's cache, leaves out the same three); warmup and layout serve the
+# workflow only.
+_POST_PROCESSING = ("analysis/**/*.py", "plots.py", "aggregate.py")
+_NOT_SIMULATION = _POST_PROCESSING + ("warmup.py", "layout.py")
+KERNEL_MODULES = {
+    "discrete": ("greedy.py", "greedy_bits.py"),
+    "continuous": ("sgd.py",),
+}
+# Numba's cache is keyed by the hash of the simulation sources: the compile
+# step depends on them (and on its own module).
+COMPILE_SOURCES = _sources("**/*.py", exclude=_POST_PROCESSING)
 AGGREGATE_SOURCES = _sources(
     "aggregate.py", "layout.py", "storage.py", "schema.py", "cli.py"
 )
@@ -136,9 +136,9 @@ _TRAIN_SOURCES = {
     weights: _sources(
         "**/*.py",
         exclude=_NOT_SIMULATION
-        + tuple(f for w, f in KERNEL_MODULE.items() if w != weights),
+        + tuple(f for w, fs in KERNEL_MODULES.items() if w != weights for f in fs),
     )
-    for weights in KERNEL_MODULE
+    for weights in KERNEL_MODULES
 }
 
 
