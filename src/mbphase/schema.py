@@ -50,7 +50,7 @@ ID_COLUMNS = {
 }
 
 OBSERVABLE_COLUMNS = {
-    "status": (pa.string(), "ok | diverged (SGD loss became NaN or inf)"),
+    "status": (pa.string(), "ok | diverged (the SGD loss or a weight became NaN or inf; the run stopped there and its observables are NaN)"),
     "success": (pa.bool_(), "discrete: the student computes the teacher's function (see success_method); continuous: gen_error <= success_threshold"),
     "success_method": (pa.string(), "how success was decided: weights | enumeration (all 2^N binary inputs) | test_set (zero test errors) | none"),
     "t_solve": (pa.float64(), "first sweep (discrete) or evaluated step (continuous) with success; NaN if never"),
@@ -62,14 +62,14 @@ OBSERVABLE_COLUMNS = {
     "acceptance_rate": (pa.float64(), "accepted / proposed flips over the run (discrete; NaN for continuous)"),
     "final_loss": (pa.float64(), "mean loss on the last mini-batch (continuous; NaN for discrete)"),
     "q_late": (pa.float64(), "overlap averaged over the second half of a run that did not stop early (NaN otherwise)"),
-    "energy_late": (pa.float64(), "training error per pattern averaged over the second half (full training set if finite, else the mini-batch); NaN if stopped early"),
+    "energy_late": (pa.float64(), "training error per pattern averaged over the second half of the run; greedy: at the end of each sweep, on the full training set (finite data) or the mini-batch (online); SGD: the mini-batch at each evaluation; NaN if stopped early"),
     "pattern_evals": (pa.int64(), "work done: proposals x m (discrete) or steps x m (continuous)"),
 }
 
 PROVENANCE_COLUMNS = {
     "schema_version": (pa.int64(), "version of this table's schema"),
     "mbphase_version": (pa.string(), "package version"),
-    "code_version": (pa.string(), "hash of the package's source files"),
+    "code_version": (pa.string(), "hash of the simulation's source files (mbphase.CODE_VERSION)"),
     "versions": (pa.string(), "JSON of python, numpy, numba, pandas, pyarrow versions"),
     "job_seeds": (pa.int64(), "seeds computed by the job that wrote this row"),
     "job_threads": (pa.int64(), "Numba threads of that job"),
