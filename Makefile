@@ -36,3 +36,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .snakemake .numba_cache
+
+## bench: install the benchmark extra (torch==2.13.0) if missing, run the full
+## benchmark (about 5 minutes), print the table, write benchmarks/results.csv
+bench: $(STAMP)
+	$(BIN)/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.csv
