@@ -11,9 +11,9 @@ __version__ = "0.1.0"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-# Post-processing modules: they never touch a run, so editing them changes
-# neither the run rows' code version nor the compiled kernels.
-_POST_PROCESSING = ("analysis/", "plots.py", "aggregate.py")
+# Post-processing and workflow-only modules: they never change a run's rows,
+# so editing them changes neither the rows' code version nor the kernels.
+_POST_PROCESSING = ("analysis/", "plots.py", "aggregate.py", "layout.py", "warmup.py")
 
 
 def _source_hash() -> str:

@@ -180,7 +180,7 @@ def check_config(config: dict) -> dict[str, Experiment]:
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping with an 'experiments' key, got {type(config).__name__}")
     schema = load_schema()
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         # The deepest error is the most specific (an unknown key inside an
         # experiment rather than "the experiment is invalid").
