@@ -54,7 +54,7 @@ from mbphase.params import make_params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("greedy", "sgd", "scaling", "pipeline")
-COLUMNS = ("section", "case", "implementation", "threads", "work", "seconds", "value", "unit", "ratio", "ratio_of", "target", "met", "load", "note")
+COLUMNS = ("section", "case", "implementation", "threads", "work", "seconds", "value", "unit", "ratio", "ratio_of", "target", "met", "cpu_per_wall", "load", "note")
 BASE_SEED = 20240515
 N_TEST = 100  # the final test-set evaluation of a run; kept small so the dynamics dominate
 
@@ -79,18 +79,33 @@ class Settings:
     sweep_dir: Path
 
 
-def row(section, case, implementation, value, unit, threads=1, work=np.nan, seconds=np.nan, ratio=np.nan, ratio_of="", target="", met="", note=""):
+def row(section, case, implementation, value, unit, threads=1, work=np.nan, seconds=np.nan, ratio=np.nan, ratio_of="", target="", met="", note="", cpu=np.nan):
     # The 1-minute load average when the row was measured: timings on a
     # machine busy with other work are not to be trusted.
     return dict(section=section, case=case, implementation=implementation, threads=threads, work=work, seconds=seconds, value=value,
-                unit=unit, ratio=ratio, ratio_of=ratio_of, target=target, met=met, load=round(os.getloadavg()[0], 2), note=note)
+                unit=unit, ratio=ratio, ratio_of=ratio_of, target=target, met=met, cpu_per_wall=round(cpu, 2), load=round(os.getloadavg()[0], 2), note=note)
+
+
+def timed(run_n, n, repeats):
+    """The fastest of ``repeats`` calls ``run_n(n)`` (each returns the seconds
+    of its timed region), with this process's CPU seconds per wall second
+    during that call: about the number of threads at work when nothing else
+    competes for the cores, less when other processes take them."""
+    best = None
+    for _ in range(repeats):
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        seconds = run_n(n)
+        share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
+        if best is None or seconds < best[0]:
+            best = (seconds, share)
+    return best
 
 
 def measure(run_n, n0, settings, max_n=10**9):
     """Time ``run_n(n)`` (which runs ``n`` units of work and returns the
     seconds it spent in them): one warm-up call, a calibration of ``n`` to
     about ``settings.target`` seconds, then the fastest of ``settings.repeats``
-    calls. Returns (n, seconds)."""
+    calls. Returns (n, seconds, CPU seconds per wall second)."""
     run_n(1)  # compilation and first-touch costs
     n = max(1, n0)
     t = run_n(n)
@@ -98,15 +113,14 @@ def measure(run_n, n0, settings, max_n=10**9):
         n = min(max_n, n * 4)
         t = run_n(n)
     n = max(1, min(max_n, int(math.ceil(n * settings.target / max(t, 1e-9)))))
-    best = min(run_n(n) for _ in range(settings.repeats))
-    return n, best
+    return (n, *timed(run_n, n, settings.repeats))
 
 
 def print_section(title, rows):
     print(f"\n== {title}")
     if not rows:
         return
-    header = ("case", "implementation", "thr", "seconds", "value", "unit", "ratio", "ratio of", "target", "met", "load")
+    header = ("case", "implementation", "thr", "seconds", "value", "unit", "ratio", "ratio of", "target", "met", "cpu/wall", "load")
     cells = []
     for r in rows:
         cells.append((
@@ -115,7 +129,7 @@ def print_section(title, rows):
             "" if pd.isna(r["value"]) else f"{r['value']:.4g}",
             r["unit"],
             "" if pd.isna(r["ratio"]) else f"{r['ratio']:.3g}x",
-            r["ratio_of"], r["target"], r["met"], f"{r['load']:.1f}",
+            r["ratio_of"], r["target"], r["met"], "" if pd.isna(r["cpu_per_wall"]) else f"{r['cpu_per_wall']:.2f}", f"{r['load']:.1f}",
         ))
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -227,13 +241,13 @@ def bench_greedy(s: Settings):
 
         project = project_runner(p, [0], 1)
         name = project_kernel_names(p)
-        sweeps, secs = measure(project, 16, s)
+        sweeps, secs, cpu = measure(project, 16, s)
         evals = sweeps * n_weights * m
         rate = evals / secs
         note = f"{sweeps} sweeps; kernel: {name}"
         if project.evals != evals:
             note += f"; kernel reports {project.evals:.0f} pattern evals"
-        rows.append(row("greedy", case, "project", rate, "pattern evals/s/core", 1, evals, secs, note=note))
+        rows.append(row("greedy", case, "project", rate, "pattern evals/s/core", 1, evals, secs, note=note, cpu=cpu))
 
         def numpy_run(n, stored):
             rng = np.random.default_rng(1)
@@ -252,13 +266,13 @@ def bench_greedy(s: Settings):
             ("numpy (stored fields)", lambda n: numpy_run(n, True), None),
             ("scalar numba", scalar_run, 10),
         ):
-            sweeps_b, secs_b = measure(fn, 1, s)
+            sweeps_b, secs_b, cpu_b = measure(fn, 1, s)
             evals_b = sweeps_b * n_weights * m
             rate_b = evals_b / secs_b
             ratio = rate / rate_b
             target = f">= {bound}x at m >= 64" if bound and m >= 64 else ""
             rows.append(row("greedy", case, label, rate_b, "pattern evals/s/core", 1, evals_b, secs_b, ratio, "project / this",
-                            target, met(ratio, bound) if target else "", f"{sweeps_b} sweeps"))
+                            target, met(ratio, bound) if target else "", f"{sweeps_b} sweeps", cpu_b))
         print_section(f"greedy {case}", rows[-4:])
     return rows
 
@@ -292,11 +306,11 @@ def bench_sgd(s: Settings):
             for threads in s.sgd_threads:
                 seeds = list(range(threads))  # the project parallelises over seeds
                 project = project_runner(p, seeds, threads)
-                steps, secs = measure(project, 64, s)
+                steps, secs, cpu = measure(project, 64, s)
                 samples = steps * m * len(seeds)
                 rate = samples / secs
                 rows.append(row("sgd", case, "project", rate, "samples/s", threads, samples, secs,
-                                note=f"{len(seeds)} seed(s) x {steps} steps; one test evaluation (n_test={N_TEST}) at the end only (eval_every = steps)"))
+                                note=f"{len(seeds)} seed(s) x {steps} steps; one test evaluation (n_test={N_TEST}) at the end only (eval_every = steps)", cpu=cpu))
                 if not have_torch:
                     rows.append(row("sgd", case, "pytorch", np.nan, "samples/s", threads, note=torch_note))
                     continue
@@ -304,12 +318,12 @@ def bench_sgd(s: Settings):
                     def torch_run(n, dtype=dtype):
                         return baselines.torch_sgd(T_dense, W0, m, n, p.lr, 1, threads, dtype)[2]
 
-                    steps_t, secs_t = measure(torch_run, 16, s)
+                    steps_t, secs_t, cpu_t = measure(torch_run, 16, s)
                     rate_t = steps_t * m / secs_t
                     ratio = rate / rate_t
                     target = f">= {bound}x" if bound else ""
                     rows.append(row("sgd", case, f"pytorch {dtype}", rate_t, "samples/s", threads, steps_t * m, secs_t, ratio, "project / this",
-                                    target, met(ratio, bound) if target else "", f"{steps_t} steps; {torch_note}; one model on {threads} intra-op thread(s)"))
+                                    target, met(ratio, bound) if target else "", f"{steps_t} steps; {torch_note}; one model on {threads} intra-op thread(s)", cpu_t))
             print_section(f"sgd {case}", [r for r in rows if r["case"] == case])
     if have_torch:
         torch.set_num_threads(1)
@@ -345,8 +359,23 @@ def peak_memory_mb(extra_env=None, max_sweeps=None):
         return max_rss_mb(cmd, extra_env)
 
 
+def parallel_capacity(seconds=0.5):
+    """How many cores this process can get right now: the speedup of two
+    CPU-bound processes run at once over one alone (2.0 on an idle 2-core
+    machine, about 1 when another process holds a core)."""
+    loop = "import sys, time\nn = int(sys.argv[1]); t = time.perf_counter(); x = 0\nfor i in range(n): x += i\nprint(time.perf_counter() - t)"
+    n = int(2e7 * seconds)
+    one = float(subprocess.run([sys.executable, "-c", loop, str(n)], capture_output=True, text=True, check=True).stdout)
+    procs = [subprocess.Popen([sys.executable, "-c", loop, str(n)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    both = max(float(p.communicate()[0]) for p in procs)
+    return 2.0 * one / both
+
+
 def bench_scaling(s: Settings):
     rows = []
+    capacity = parallel_capacity(0.1 if s.quick else 0.5)
+    rows.append(row("scaling", "machine check: 2 busy processes vs 1", "pure-Python loops", capacity, "speedup", 2,
+                    note="the parallelism available to this benchmark now: the thread-scaling rows below cannot exceed it"))
     # Throughput with 1 and 2 Numba threads, parallel over seeds.
     cases = [("greedy", greedy_params(s.greedy_d, 256), 16, "pattern evals/s"), ("sgd", sgd_params(45, 16), 64, "samples/s")]
     max_threads = numba.config.NUMBA_NUM_THREADS
@@ -354,30 +383,30 @@ def bench_scaling(s: Settings):
         case = f"{kind} {p.model} K=3 {'d' if kind == 'greedy' else 'N'}={p.d if kind == 'greedy' else p.n_inputs} m={p.m}, {s.scaling_seeds} seeds"
         seeds = list(range(s.scaling_seeds))
         one = project_runner(p, seeds, 1)
-        n, secs1 = measure(one, n0, s)
+        n, secs1, cpu1 = measure(one, n0, s)
         per_unit = (p.n_weights * p.m) if kind == "greedy" else p.m
         work = n * per_unit * len(seeds)
-        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=f"{n} {'sweeps' if kind == 'greedy' else 'steps'} per seed"))
+        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=f"{n} {'sweeps' if kind == 'greedy' else 'steps'} per seed", cpu=cpu1))
         if max_threads < 2:
             rows.append(row("scaling", case, "project", np.nan, unit, 2, note=f"skipped: NUMBA_NUM_THREADS = {max_threads}"))
             continue
         two = project_runner(p, seeds, 2)
         two(1)
-        secs2 = min(two(n) for _ in range(s.repeats))
+        secs2, cpu2 = timed(two, n, s.repeats)
         ratio = secs1 / secs2
         rows.append(row("scaling", case, "project", work / secs2, unit, 2, work, secs2, ratio, "2 threads / 1 thread", ">= 1.8x", met(ratio, 1.8),
-                        f"{os.cpu_count()} logical CPUs"))
+                        f"{os.cpu_count()} logical CPUs", cpu2))
 
     # Time against m and against the number of weights (K*d), one thread.
     grid = []
     for d in s.grid_d:
         for m in s.grid_m:
             p = greedy_params(d, m)
-            sweeps, secs = measure(project_runner(p, [0], 1), 4, s)
+            sweeps, secs, cpu = measure(project_runner(p, [0], 1), 4, s)
             ns = secs / (sweeps * m * p.n_weights) * 1e9
             grid.append((m, p.n_weights, secs / sweeps))
             rows.append(row("scaling", f"greedy d={d} m={m}", "project", ns, "ns per (sweep x m x weight)", 1, sweeps, secs,
-                            note=f"{sweeps} sweeps; {secs / sweeps * 1e3:.3g} ms per sweep"))
+                            note=f"{sweeps} sweeps; {secs / sweeps * 1e3:.3g} ms per sweep", cpu=cpu))
     g = np.array(grid)
     design = np.column_stack([np.log(g[:, 0]), np.log(g[:, 1]), np.ones(len(g))])
     (a, b, _), *_ = np.linalg.lstsq(design, np.log(g[:, 2]), rcond=None)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import baselines  # noqa: E402
 
-COLUMNS = ["section", "case", "implementation", "threads", "work", "seconds", "value", "unit", "ratio", "ratio_of", "target", "met", "load", "note"]
+COLUMNS = ["section", "case", "implementation", "threads", "work", "seconds", "value", "unit", "ratio", "ratio_of", "target", "met", "cpu_per_wall", "load", "note"]
 
 
 def random_committee(seed):
