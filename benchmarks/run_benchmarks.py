@@ -35,6 +35,7 @@ import importlib.util  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -86,26 +87,39 @@ def row(section, case, implementation, value, unit, threads=1, work=np.nan, seco
                 unit=unit, ratio=ratio, ratio_of=ratio_of, target=target, met=met, cpu_per_wall=round(cpu, 2), load=round(os.getloadavg()[0], 2), note=note)
 
 
-def timed(run_n, n, repeats):
+def timed(run_n, n, repeats, threads=None, retries=6):
     """The fastest of ``repeats`` calls ``run_n(n)`` (each returns the seconds
-    of its timed region), with this process's CPU seconds per wall second
-    during that call: about the number of threads at work when nothing else
-    competes for the cores, less when other processes take them."""
-    best = None
-    for _ in range(repeats):
+    of its timed region). Returns (seconds, CPU seconds per wall second of
+    this process during that call, clean).
+
+    This machine is shared. A call during which this process got less than
+    85% of ``threads`` cores (CPU seconds per wall second) was slowed by other
+    work: it is not counted, and up to ``retries`` more calls are made, a
+    second apart. ``clean`` is False when no call met the bar (the fastest
+    call is returned then). ``threads=None`` disables the check (for code
+    whose threads may legitimately idle)."""
+    kept, spoiled = [], []
+    for _ in range(repeats + retries):
         wall0, cpu0 = time.perf_counter(), time.process_time()
         seconds = run_n(n)
         share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
-        if best is None or seconds < best[0]:
-            best = (seconds, share)
-    return best
+        if threads is None or share >= 0.85 * threads:
+            kept.append((seconds, share))
+            if len(kept) == repeats:
+                break
+        else:
+            spoiled.append((seconds, share))
+            time.sleep(1.0)
+    if kept:
+        return (*min(kept), True)
+    return (*min(spoiled), False)
 
 
-def measure(run_n, n0, settings, max_n=10**9):
+def measure(run_n, n0, settings, threads=None, max_n=10**9):
     """Time ``run_n(n)`` (which runs ``n`` units of work and returns the
     seconds it spent in them): one warm-up call, a calibration of ``n`` to
-    about ``settings.target`` seconds, then the fastest of ``settings.repeats``
-    calls. Returns (n, seconds, CPU seconds per wall second)."""
+    about ``settings.target`` seconds, then :func:`timed`. Returns (n,
+    seconds, CPU seconds per wall second, clean)."""
     run_n(1)  # compilation and first-touch costs
     n = max(1, n0)
     t = run_n(n)
@@ -113,7 +127,10 @@ def measure(run_n, n0, settings, max_n=10**9):
         n = min(max_n, n * 4)
         t = run_n(n)
     n = max(1, min(max_n, int(math.ceil(n * settings.target / max(t, 1e-9)))))
-    return (n, *timed(run_n, n, settings.repeats))
+    return (n, *timed(run_n, n, settings.repeats, threads, 0 if settings.quick else 6))
+
+
+CONTENDED = "CONTENDED: other processes held the cores during every attempt; "
 
 
 def print_section(title, rows):
@@ -241,10 +258,10 @@ def bench_greedy(s: Settings):
 
         project = project_runner(p, [0], 1)
         name = project_kernel_names(p)
-        sweeps, secs, cpu = measure(project, 16, s)
+        sweeps, secs, cpu, clean = measure(project, 16, s, 1)
         evals = sweeps * n_weights * m
         rate = evals / secs
-        note = f"{sweeps} sweeps; kernel: {name}"
+        note = ("" if clean else CONTENDED) + f"{sweeps} sweeps; kernel: {name}"
         if project.evals != evals:
             note += f"; kernel reports {project.evals:.0f} pattern evals"
         rows.append(row("greedy", case, "project", rate, "pattern evals/s/core", 1, evals, secs, note=note, cpu=cpu))
@@ -266,13 +283,13 @@ def bench_greedy(s: Settings):
             ("numpy (stored fields)", lambda n: numpy_run(n, True), None),
             ("scalar numba", scalar_run, 10),
         ):
-            sweeps_b, secs_b, cpu_b = measure(fn, 1, s)
+            sweeps_b, secs_b, cpu_b, clean_b = measure(fn, 1, s, 1)
             evals_b = sweeps_b * n_weights * m
             rate_b = evals_b / secs_b
             ratio = rate / rate_b
             target = f">= {bound}x at m >= 64" if bound and m >= 64 else ""
             rows.append(row("greedy", case, label, rate_b, "pattern evals/s/core", 1, evals_b, secs_b, ratio, "project / this",
-                            target, met(ratio, bound) if target else "", f"{sweeps_b} sweeps", cpu_b))
+                            target, met(ratio, bound) if target else "", ("" if clean_b else CONTENDED) + f"{sweeps_b} sweeps", cpu_b))
         print_section(f"greedy {case}", rows[-4:])
     return rows
 
@@ -306,11 +323,11 @@ def bench_sgd(s: Settings):
             for threads in s.sgd_threads:
                 seeds = list(range(threads))  # the project parallelises over seeds
                 project = project_runner(p, seeds, threads)
-                steps, secs, cpu = measure(project, 64, s)
+                steps, secs, cpu, clean = measure(project, 64, s, threads)
                 samples = steps * m * len(seeds)
                 rate = samples / secs
                 rows.append(row("sgd", case, "project", rate, "samples/s", threads, samples, secs,
-                                note=f"{len(seeds)} seed(s) x {steps} steps; one test evaluation (n_test={N_TEST}) at the end only (eval_every = steps)", cpu=cpu))
+                                note=("" if clean else CONTENDED) + f"{len(seeds)} seed(s) x {steps} steps; one test evaluation (n_test={N_TEST}) at the end only (eval_every = steps)", cpu=cpu))
                 if not have_torch:
                     rows.append(row("sgd", case, "pytorch", np.nan, "samples/s", threads, note=torch_note))
                     continue
@@ -318,12 +335,12 @@ def bench_sgd(s: Settings):
                     def torch_run(n, dtype=dtype):
                         return baselines.torch_sgd(T_dense, W0, m, n, p.lr, 1, threads, dtype)[2]
 
-                    steps_t, secs_t, cpu_t = measure(torch_run, 16, s)
+                    steps_t, secs_t, cpu_t, clean_t = measure(torch_run, 16, s, 1 if threads == 1 else None)
                     rate_t = steps_t * m / secs_t
                     ratio = rate / rate_t
                     target = f">= {bound}x" if bound else ""
                     rows.append(row("sgd", case, f"pytorch {dtype}", rate_t, "samples/s", threads, steps_t * m, secs_t, ratio, "project / this",
-                                    target, met(ratio, bound) if target else "", f"{steps_t} steps; {torch_note}; one model on {threads} intra-op thread(s)", cpu_t))
+                                    target, met(ratio, bound) if target else "", ("" if clean_t else CONTENDED) + f"{steps_t} steps; {torch_note}; one model on {threads} intra-op thread(s)", cpu_t))
             print_section(f"sgd {case}", [r for r in rows if r["case"] == case])
     if have_torch:
         torch.set_num_threads(1)
@@ -383,30 +400,30 @@ def bench_scaling(s: Settings):
         case = f"{kind} {p.model} K=3 {'d' if kind == 'greedy' else 'N'}={p.d if kind == 'greedy' else p.n_inputs} m={p.m}, {s.scaling_seeds} seeds"
         seeds = list(range(s.scaling_seeds))
         one = project_runner(p, seeds, 1)
-        n, secs1, cpu1 = measure(one, n0, s)
+        n, secs1, cpu1, clean1 = measure(one, n0, s, 1)
         per_unit = (p.n_weights * p.m) if kind == "greedy" else p.m
         work = n * per_unit * len(seeds)
-        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=f"{n} {'sweeps' if kind == 'greedy' else 'steps'} per seed", cpu=cpu1))
+        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=("" if clean1 else CONTENDED) + f"{n} {'sweeps' if kind == 'greedy' else 'steps'} per seed", cpu=cpu1))
         if max_threads < 2:
             rows.append(row("scaling", case, "project", np.nan, unit, 2, note=f"skipped: NUMBA_NUM_THREADS = {max_threads}"))
             continue
         two = project_runner(p, seeds, 2)
         two(1)
-        secs2, cpu2 = timed(two, n, s.repeats)
+        secs2, cpu2, clean2 = timed(two, n, s.repeats, 2, 0 if s.quick else 6)
         ratio = secs1 / secs2
         rows.append(row("scaling", case, "project", work / secs2, unit, 2, work, secs2, ratio, "2 threads / 1 thread", ">= 1.8x", met(ratio, 1.8),
-                        f"{os.cpu_count()} logical CPUs", cpu2))
+                        ("" if clean2 else CONTENDED) + f"{os.cpu_count()} logical CPUs", cpu2))
 
     # Time against m and against the number of weights (K*d), one thread.
     grid = []
     for d in s.grid_d:
         for m in s.grid_m:
             p = greedy_params(d, m)
-            sweeps, secs, cpu = measure(project_runner(p, [0], 1), 4, s)
+            sweeps, secs, cpu, clean = measure(project_runner(p, [0], 1), 4, s, 1)
             ns = secs / (sweeps * m * p.n_weights) * 1e9
             grid.append((m, p.n_weights, secs / sweeps))
             rows.append(row("scaling", f"greedy d={d} m={m}", "project", ns, "ns per (sweep x m x weight)", 1, sweeps, secs,
-                            note=f"{sweeps} sweeps; {secs / sweeps * 1e3:.3g} ms per sweep", cpu=cpu))
+                            note=("" if clean else CONTENDED) + f"{sweeps} sweeps; {secs / sweeps * 1e3:.3g} ms per sweep", cpu=cpu))
     g = np.array(grid)
     design = np.column_stack([np.log(g[:, 0]), np.log(g[:, 1]), np.ones(len(g))])
     (a, b, _), *_ = np.linalg.lstsq(design, np.log(g[:, 2]), rcond=None)
@@ -572,9 +589,12 @@ def dry_run(s: Settings):
         variants = [("snakemake -n", [])] + ([] if s.quick else [("snakemake -n -q (DAG only, no job listing)", ["-q"])])
         for label, extra in variants:
             cmd = [sys.executable, "-m", "snakemake", "-n", *extra, "--cores", "2", "--configfile", str(configfile)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             out = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1800)
             seconds = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             if out.returncode != 0:
                 tail = (out.stderr or out.stdout)[-1500:]
                 rows.append(row("pipeline", case, label, np.nan, "s", note=f"failed (exit {out.returncode}): {tail}"))
@@ -583,7 +603,8 @@ def dry_run(s: Settings):
             listed = f"; Snakemake counts {counts.get('train')} train jobs, {counts.get('total')} in all" if "total" in counts else ""
             rows.append(row("pipeline", case, label, seconds, "s", 1, n_jobs, seconds, target="< 20 s" if s.dag_jobs >= 10000 else "",
                             met=("yes" if seconds < 20 else "NO") if s.dag_jobs >= 10000 else "",
-                            note=f"{n_jobs} train jobs (seeds_per_job 1) in the config{listed}; includes Python and Snakemake start-up"))
+                            note=f"{n_jobs} train jobs (seeds_per_job 1) in the config{listed}; includes Python and Snakemake start-up; "
+                                 f"CPU time {cpu:.1f} s (Snakemake is serial: about the wall time it would take alone)", cpu=cpu / seconds))
     return rows
 
 
