@@ -162,6 +162,22 @@ _sh_show_logs() {
     done
 }
 
+_sh_show_rule_logs() {  # slurm_log workdir: the rule logs its failed jobs name
+    # snakemake's error block inside the SLURM log names the rule's own log
+    # ("    log: results/logs/....log (check log file(s) for error details)"),
+    # where the job's command wrote its error; show the end of each.
+    local f
+    { grep -oE '^ +log: .* \(check log file' "$1" 2>/dev/null || true; } \
+        | sed -E 's/^ +log: //; s/ \(check log file$//; s/, /\n/g' | sort -u \
+        | while read -r f; do
+            [[ $f == /* ]] || f=$2/$f
+            [[ -f $f ]] || continue
+            echo "----- the rule's log $f (last 30 lines) -----" >&2
+            tail -n 30 "$f" >&2
+        done
+    return 0
+}
+
 slurm_bring_up() {
     if [[ -n $SLURM_HARNESS_STATE ]]; then
         _sh_die "cluster already up ($SLURM_HARNESS_STATE)"; return 1
@@ -421,7 +437,8 @@ slurm_run_workflow() {
     # never raises KeyboardInterrupt: `env --default-signal` undoes that, so
     # that SIGINT makes snakemake cancel its SLURM jobs (SIGTERM would make it
     # wait for them).
-    env --default-signal=INT "${cmd[@]}" >"$smk_log" 2>&1 &
+    : >"$smk_log"   # exists before `tail` below opens it
+    env --default-signal=INT "${cmd[@]}" >>"$smk_log" 2>&1 &
     _SH_SMK_PID=$!
     echo "$_SH_SMK_PID $workdir" >"$SLURM_HARNESS_STATE/snakemake.pid"
     local tail_pid deadline
@@ -443,26 +460,45 @@ slurm_run_workflow() {
     SLURM_HARNESS_RUN_SECONDS=$(_sh_secs "$t0" "$(_sh_now)")
 
     # ---- which jobs went through SLURM, and how did they end? -------------
-    # plugin line: "Job 3 has been submitted with SLURM jobid 12 (log: /…/12.log)."
-    local line jid logf state t_start t_end n_bad=0
+    # plugin lines:
+    #   "Job 3 has been submitted with SLURM jobid 12 (log: /…/12.log)."
+    #   (a group job's snakemake id is a UUID: "Job 1b2c…-… has been submitted …")
+    #   "Submitted array job with Snakemake IDs 4,7,5 and SLURM job ID 13. The
+    #    individual task IDs are 1-3."  (--slurm-array-jobs; task i is SLURM
+    #    job 13_i, its log .snakemake/slurm_logs/rule_<rule>/13_i.log)
+    local line jid logf state n_bad=0 i a b
+    local -a e_jid=() e_smk=() e_log=() smk_ids=()
     declare -A states=() when=()
     _SH_JOBIDS=()
     while IFS='|' read -r jid state times; do
         [[ -n $jid ]] && { states[$jid]=$state; when[$jid]=$times; }
-    done < <(squeue -h --states=all -o '%i|%T|%S	%e' 2>/dev/null || true)
-    printf 'slurm_jobid\tstate\tstart\tend\tsnakemake_jobid\tslurm_log\n' >"$jobids_file"
+    done < <(squeue -h --states=all -r -o '%i|%T|%S	%e' 2>/dev/null || true)
     while read -r line; do
-        [[ $line =~ Job\ ([0-9]+)\ has\ been\ submitted\ with\ SLURM\ jobid\ ([0-9]+)\ \(log:\ (.*)\)\.$ ]] || continue
-        jid=${BASH_REMATCH[2]}; logf=${BASH_REMATCH[3]}
+        if [[ $line =~ Job\ ([^ ]+)\ has\ been\ submitted\ with\ SLURM\ jobid\ ([0-9]+)\ \(log:\ (.*)\)\.$ ]]; then
+            e_jid+=("${BASH_REMATCH[2]}"); e_smk+=("${BASH_REMATCH[1]}"); e_log+=("${BASH_REMATCH[3]}")
+        elif [[ $line =~ Submitted\ array\ job\ with\ Snakemake\ IDs\ ([0-9,]+)\ and\ SLURM\ job\ ID\ ([0-9]+)\.\ The\ individual\ task\ IDs\ are\ ([0-9]+)-([0-9]+)\. ]]; then
+            IFS=, read -r -a smk_ids <<<"${BASH_REMATCH[1]}"
+            jid=${BASH_REMATCH[2]}; a=${BASH_REMATCH[3]}; b=${BASH_REMATCH[4]}
+            for (( i = a; i <= b; i++ )); do
+                logf=$(find "$workdir/.snakemake/slurm_logs" -name "${jid}_${i}.log" -print -quit 2>/dev/null || true)
+                e_jid+=("${jid}_${i}"); e_smk+=("${smk_ids[i - a]:-?}")
+                e_log+=("${logf:-$workdir/.snakemake/slurm_logs/?/${jid}_${i}.log}")
+            done
+        fi
+    done <"$smk_log"
+    printf 'slurm_jobid\tstate\tstart\tend\tsnakemake_jobid\tslurm_log\n' >"$jobids_file"
+    for i in "${!e_jid[@]}"; do
+        jid=${e_jid[i]}; logf=${e_log[i]}
         state=${states[$jid]:-UNKNOWN}
         _SH_JOBIDS+=("$jid")
         printf '%s\t%s\t%s\t%s\t%s\n' "$jid" "$state" "${when[$jid]:-?$'\t'?}" \
-            "${BASH_REMATCH[1]}" "$logf" >>"$jobids_file"
+            "${e_smk[i]}" "$logf" >>"$jobids_file"
         if [[ $state != COMPLETED ]]; then
             n_bad=$(( n_bad + 1 ))
             echo "===== SLURM job $jid ended $state; its log $logf: =====" >&2
             if [[ -f $logf ]]; then
                 tail -n 60 "$logf" >&2
+                _sh_show_rule_logs "$logf" "$workdir"
             else
                 echo "(log file missing: the job may not have started; daemon logs follow)" >&2
                 _sh_show_logs
@@ -471,7 +507,7 @@ slurm_run_workflow() {
             n_bad=$(( n_bad + 1 ))
             _sh_log "SLURM job $jid: log file $logf missing"
         fi
-    done <"$smk_log"
+    done
     _sh_log "snakemake exit $rc after ${SLURM_HARNESS_RUN_SECONDS}s; ${#_SH_JOBIDS[@]} SLURM job(s): ${_SH_JOBIDS[*]:-none}; ids in $jobids_file"
     if (( rc != 0 )); then
         _sh_log "workflow FAILED (snakemake log: $smk_log)"
