@@ -393,9 +393,12 @@ def bench_scaling(s: Settings):
     capacity = parallel_capacity(0.1 if s.quick else 0.5)
     rows.append(row("scaling", "machine check: 2 busy processes vs 1", "pure-Python loops", capacity, "speedup", 2,
                     note="the parallelism available to this benchmark now: the thread-scaling rows below cannot exceed it"))
-    # Throughput with 1 and 2 Numba threads, parallel over seeds.
+    # Throughput with 1 and 2 Numba threads, parallel over seeds. The two
+    # are timed alternately, so that a passing disturbance (another process,
+    # a noisy neighbour of this virtual machine) does not bias one of them.
     cases = [("greedy", greedy_params(s.greedy_d, 256), 16, "pattern evals/s"), ("sgd", sgd_params(45, 16), 64, "samples/s")]
     max_threads = numba.config.NUMBA_NUM_THREADS
+    retries = 0 if s.quick else 6
     for kind, p, n0, unit in cases:
         case = f"{kind} {p.model} K=3 {'d' if kind == 'greedy' else 'N'}={p.d if kind == 'greedy' else p.n_inputs} m={p.m}, {s.scaling_seeds} seeds"
         seeds = list(range(s.scaling_seeds))
@@ -403,16 +406,26 @@ def bench_scaling(s: Settings):
         n, secs1, cpu1, clean1 = measure(one, n0, s, 1)
         per_unit = (p.n_weights * p.m) if kind == "greedy" else p.m
         work = n * per_unit * len(seeds)
-        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=("" if clean1 else CONTENDED) + f"{n} {'sweeps' if kind == 'greedy' else 'steps'} per seed", cpu=cpu1))
+        unit_name = "sweeps" if kind == "greedy" else "steps"
         if max_threads < 2:
+            rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=f"{n} {unit_name} per seed", cpu=cpu1))
             rows.append(row("scaling", case, "project", np.nan, unit, 2, note=f"skipped: NUMBA_NUM_THREADS = {max_threads}"))
             continue
         two = project_runner(p, seeds, 2)
         two(1)
-        secs2, cpu2, clean2 = timed(two, n, s.repeats, 2, 0 if s.quick else 6)
+        best1, best2 = (secs1, cpu1, clean1), None
+        for _ in range(s.repeats):
+            t2 = timed(two, n, 1, 2, retries)
+            best2 = t2 if best2 is None or (t2[2], -t2[0]) > (best2[2], -best2[0]) else best2
+            t1 = timed(one, n, 1, 1, retries)
+            best1 = t1 if (t1[2], -t1[0]) > (best1[2], -best1[0]) else best1
+        (secs1, cpu1, clean1), (secs2, cpu2, clean2) = best1, best2
+        rows.append(row("scaling", case, "project", work / secs1, unit, 1, work, secs1, note=("" if clean1 else CONTENDED) + f"{n} {unit_name} per seed", cpu=cpu1))
         ratio = secs1 / secs2
         rows.append(row("scaling", case, "project", work / secs2, unit, 2, work, secs2, ratio, "2 threads / 1 thread", ">= 1.8x", met(ratio, 1.8),
-                        ("" if clean2 else CONTENDED) + f"{os.cpu_count()} logical CPUs", cpu2))
+                        ("" if clean2 else CONTENDED) + f"{os.cpu_count()} logical CPUs; 1 and 2 threads timed alternately, fastest clean call of each", cpu2))
+    capacity = parallel_capacity(0.1 if s.quick else 0.5)
+    rows.append(row("scaling", "machine check again, after the thread rows", "pure-Python loops", capacity, "speedup", 2))
 
     # Time against m and against the number of weights (K*d), one thread.
     grid = []
