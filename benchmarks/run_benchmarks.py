@@ -93,8 +93,8 @@ def timed(run_n, n, repeats, threads=None, retries=6):
     this process during that call, clean).
 
     This machine is shared. A call during which this process got less than
-    85% of ``threads`` cores (CPU seconds per wall second) was slowed by other
-    work: it is not counted, and up to ``retries`` more calls are made, a
+    95% of ``threads`` cores (CPU seconds per wall second) was slowed by other
+    work (a thread waited for a core): it is not counted, and up to ``retries`` more calls are made, a
     second apart. ``clean`` is False when no call met the bar (the fastest
     call is returned then). ``threads=None`` disables the check (for code
     whose threads may legitimately idle)."""
@@ -103,7 +103,7 @@ def timed(run_n, n, repeats, threads=None, retries=6):
         wall0, cpu0 = time.perf_counter(), time.process_time()
         seconds = run_n(n)
         share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
-        if threads is None or share >= 0.85 * threads:
+        if threads is None or share >= 0.95 * threads:
             kept.append((seconds, share))
             if len(kept) == repeats:
                 break
