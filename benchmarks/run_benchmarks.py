@@ -360,18 +360,21 @@ def max_rss_mb(cmd, extra_env=None):
     return int(fields[0]) / 1024.0, float(fields[1])
 
 
-def peak_memory_mb(extra_env=None, max_sweeps=None):
+def peak_memory_mb(extra_env=None, max_sweeps=None, n_test=None, seeds="0:8"):
     """Max RSS (MB) and seconds of one `mbphase run` at default sizes: K=3,
-    d=15 tree committee, default m, n_test and max_sweeps, 8 seeds, 1 thread."""
+    d=15 tree committee, default m, n_test and max_sweeps, 8 seeds, 1 thread
+    (``max_sweeps``, ``n_test`` and ``seeds`` override them)."""
     options = {"architecture": "sparse", "weights": "discrete", "topology": "tree", "K": 3, "sizes": [15], "m": [64], "seeds": 8}
     if max_sweeps:
         options["max_sweeps"] = max_sweeps
+    if n_test:
+        options["n_test"] = n_test
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(yaml.safe_dump({"experiments": {"bench": options}}))
         script = Path(sys.executable).parent / "mbphase"
         mbphase_cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "mbphase.cli"]
-        cmd = mbphase_cmd + ["run", "--config", str(config), "--experiment", "bench", "--size", "15", "--m", "64", "--seeds", "0:8",
+        cmd = mbphase_cmd + ["run", "--config", str(config), "--experiment", "bench", "--size", "15", "--m", "64", "--seeds", seeds,
                              "--progress", "off", "--out", str(Path(tmp) / "runs.parquet")]
         return max_rss_mb(cmd, extra_env)
 
@@ -621,8 +624,27 @@ def dry_run(s: Settings):
     return rows
 
 
+def job_fixed_cost(s: Settings):
+    """Wall time of a training job that does almost nothing (`mbphase run`,
+    one seed, one sweep, n_test 1, warm Numba cache): what every job pays
+    before and after its kernel (interpreter, imports, loading the compiled
+    kernels, seeding, writing Parquet). The fastest of 3."""
+    peak_memory_mb(max_sweeps=1, n_test=1, seeds="0:1")  # warm the cache
+    seconds = min(peak_memory_mb(max_sweeps=1, n_test=1, seeds="0:1")[1] for _ in range(1 if s.quick else 3))
+    return [row("pipeline", "one nearly empty training job", "mbphase run, 1 seed, 1 sweep, n_test 1", seconds, "s", 1, seconds=seconds,
+                note="the fixed cost of a job (start-up, imports, Numba cache loading, Parquet writing), warm cache; "
+                     "sweeps of many short jobs pay it once per job: raise seeds_per_job to amortise it")]
+
+
 def bench_pipeline(s: Settings):
-    rows = pipeline_overhead(s) + dry_run(s)
+    overhead, fixed = pipeline_overhead(s), job_fixed_cost(s)
+    wall = [r for r in overhead if r["implementation"].startswith("all jobs")]
+    outside = [r for r in overhead if r["implementation"].startswith("train jobs outside")]
+    if wall and outside:
+        n_train, capacity, cost = outside[0]["work"], wall[0]["seconds"] * s.cores, fixed[0]["value"]
+        outside[0]["note"] += (f"; at the fixed cost measured below ({cost:.2f} s per job, measured in this run) the {n_train:.0f} training jobs pay at least "
+                               f"{n_train * cost:.0f} s = {n_train * cost / capacity:.0%} of wall x cores")
+    rows = overhead + fixed + dry_run(s)
     print_section("pipeline", rows)
     return rows
 
