@@ -122,6 +122,41 @@ def set_error(W, w_inputs, task, X, y):
 
 
 @njit(cache=True)
+def record_sample(row, sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test, test_state, accepted, proposals):
+    """One trajectory sample into ``row``: (t, q, test error, acceptance rate
+    of the ``accepted`` / ``proposals`` flips since the previous sample)."""
+    row[0] = sweep
+    row[1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+    row[2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+    row[3] = accepted / proposals
+
+
+@njit(cache=True)
+def write_scalars(
+    scalars, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state,
+    t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
+):
+    """The observables of a finished greedy run (observables.SCALARS), shared
+    by the general and the bit-packed kernels. Stationary averages are NaN
+    for a run that stopped early at its success."""
+    stopped_early = stop_at_success and t_solve == t_solve and sweep < max_sweeps
+    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
+    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
+    scalars[I_METHOD] = method
+    scalars[I_T_SOLVE] = t_solve
+    scalars[I_T_RUN] = sweep
+    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
+    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
+    scalars[I_LOSS] = np.nan
+    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
+    scalars[I_EVALS] = float(proposals) * m
+    scalars[I_STATUS] = 0.0
+
+
+@njit(cache=True)
 def greedy_one(
     T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, check_function, gaussian,
     m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
@@ -206,30 +241,18 @@ def greedy_one(
                 e_sum += errors / m
             n_late += 1
         if next_sample < traj_times.size and sweep == traj_times[next_sample]:
-            traj[next_sample, 0] = sweep
-            traj[next_sample, 1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
-            traj[next_sample, 2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
-            traj[next_sample, 3] = (accepted - accepted_at_sample) / (proposals - proposals_at_sample)
+            record_sample(
+                traj[next_sample], sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test,
+                test_state, accepted - accepted_at_sample, proposals - proposals_at_sample,
+            )
             accepted_at_sample = accepted
             proposals_at_sample = proposals
             next_sample += 1
 
-    solved = t_solve == t_solve
-    stopped_early = stop_at_success and solved and sweep < max_sweeps
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
-    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
-    scalars[I_METHOD] = method
-    scalars[I_T_SOLVE] = t_solve
-    scalars[I_T_RUN] = sweep
-    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
-    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
-    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
-    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
-    scalars[I_LOSS] = np.nan
-    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_EVALS] = float(proposals) * m
-    scalars[I_STATUS] = 0.0
+    write_scalars(
+        scalars, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state,
+        t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
+    )
 
 
 @njit(cache=True, parallel=True)

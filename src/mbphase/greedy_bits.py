@@ -53,25 +53,12 @@ import numpy as np
 from numba import njit, prange, types, uint64
 from numba.extending import intrinsic
 
+from .greedy import record_sample, write_scalars
 from .observables import (
-    I_ACC,
-    I_E_LATE,
-    I_EVALS,
-    I_GEN,
-    I_LOSS,
-    I_METHOD,
-    I_Q,
-    I_Q_LATE,
-    I_STATUS,
-    I_SUCCESS,
-    I_T_RUN,
-    I_T_SOLVE,
-    I_TRAIN,
     METHOD_NONE,
     METHOD_WEIGHTS,
     overlap,
     success_method,
-    test_error_sign,
 )
 from .patterns import shuffle
 from .rng import next_u64, uniform
@@ -752,30 +739,18 @@ def greedy_bits_one(
                 e_sum += errors / m
             n_late += 1
         if next_sample < traj_times.size and sweep == traj_times[next_sample]:
-            traj[next_sample, 0] = sweep
-            traj[next_sample, 1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
-            traj[next_sample, 2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, False, n_test, test_state)
-            traj[next_sample, 3] = (accepted - accepted_at_sample) / (proposals - proposals_at_sample)
+            record_sample(
+                traj[next_sample], sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test,
+                test_state, accepted - accepted_at_sample, proposals - proposals_at_sample,
+            )
             accepted_at_sample = accepted
             proposals_at_sample = proposals
             next_sample += 1
 
-    solved = t_solve == t_solve
-    stopped_early = stop_at_success and solved and sweep < max_sweeps
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state)
-    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
-    scalars[I_METHOD] = method
-    scalars[I_T_SOLVE] = t_solve
-    scalars[I_T_RUN] = sweep
-    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
-    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, False, n_test, test_state)
-    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
-    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
-    scalars[I_LOSS] = np.nan
-    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_EVALS] = float(proposals) * m
-    scalars[I_STATUS] = 0.0
+    write_scalars(
+        scalars, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state,
+        t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
+    )
 
 
 @njit(cache=True, parallel=True)
