@@ -197,7 +197,7 @@ def sgd_run(
     states (the data stream is the same sequence of patterns); labels, losses,
     gradients, errors and overlaps are recomputed here. Returns (W, scalars
     as a dict, traj)."""
-    from mbphase.patterns import draw_patterns, next_finite_batch
+    from mbphase.sim.patterns import draw_patterns, next_finite_batch
 
     data_state = data_state.copy()
     Xtest = np.empty((n_inputs, n_test))
@@ -251,7 +251,7 @@ def sgd_run(
         "pattern_evals": float(step * m),
         "status": 1.0 if diverged else 0.0,
         "success": 0.0 if diverged else float(test_err <= success_threshold),
-        # method codes of mbphase.observables: 0 none, 3 test set
+        # method codes of mbphase.sim.observables: 0 none, 3 test set
         "success_method": 0.0 if diverged or test_err > success_threshold else 3.0,
         "t_solve": np.nan if diverged else t_solve,
         "q": np.nan if diverged else overlap(W, w_inputs, T, t_fields, n_inputs, task, dense),

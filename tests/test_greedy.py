@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import naive
-from mbphase import greedy, patterns, rng
-from mbphase.params import make_params
-from mbphase.run import prepare_seeds
-from mbphase.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels
+from mbphase.sim import greedy, patterns, rng
+from mbphase.sim.params import make_params
+from mbphase.sim.run import prepare_seeds
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels
 
 CASES = [(seed, task, ternary, gaussian) for seed in range(6) for task in (COMMITTEE, PARITY) for ternary in (False, True) for gaussian in (False, True)]
 

@@ -7,11 +7,11 @@ import pytest
 from numba import njit
 
 import naive
-from mbphase import greedy, greedy_bits as gb, observables, patterns, rng
-from mbphase.observables import METHOD_ENUMERATION, METHOD_TEST_SET, SCALARS, weights_decide_success
-from mbphase.params import make_params
-from mbphase.run import prepare_seeds, run_kernel, trajectory_times
-from mbphase.teacher import COMMITTEE, PARITY, make_teacher, task_code
+from mbphase.sim import greedy, greedy_bits as gb, observables, patterns, rng
+from mbphase.sim.observables import METHOD_ENUMERATION, METHOD_TEST_SET, SCALARS, weights_decide_success
+from mbphase.sim.params import make_params
+from mbphase.sim.run import prepare_seeds, run_kernel, trajectory_times
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, task_code
 
 U64 = np.uint64
 

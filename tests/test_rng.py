@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mbphase import rng
+from mbphase.sim import rng
 
 
 def test_next_u64_matches_reference():

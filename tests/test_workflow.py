@@ -27,11 +27,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mbphase.aggregate import AGGREGATED_COLUMNS, AGGREGATED_TRAJECTORY_COLUMNS
-from mbphase.config import load_config
-from mbphase.layout import format_temperature
-from mbphase.schema import NONDETERMINISTIC_COLUMNS
-from mbphase.storage import read_checked
+from mbphase.pipeline.aggregate import AGGREGATED_COLUMNS, AGGREGATED_TRAJECTORY_COLUMNS
+from mbphase.pipeline.config import load_config
+from mbphase.pipeline.layout import format_temperature
+from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
+from mbphase.pipeline.storage import read_checked
 
 pytestmark = pytest.mark.slow
 

@@ -16,14 +16,14 @@ min_version("9.0")
 
 try:
     import mbphase
-    from mbphase.config import (
+    from mbphase.pipeline.config import (
         SCHEMA_PATH,
         ConfigError,
         check_config,
         iter_jobs,
         load_yaml,
     )
-    from mbphase.layout import EXPERIMENT_NAME, format_temperature
+    from mbphase.pipeline.layout import EXPERIMENT_NAME, format_temperature
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -92,7 +92,11 @@ shell.prefix(
 # ------------------------------------------------------------------ sources
 
 # The package's source files are inputs of the rules that run them, so that
-# editing the code reruns exactly the jobs it can affect.
+# editing the code reruns exactly the jobs it can affect. The folders are the
+# layers: a run's rows depend on sim/ only (its hash is mbphase.CODE_VERSION,
+# which also keys Numba's cache); the pipeline/, analysis/ and plots/ steps
+# on their own folder, the layers below it and the top-level modules (the
+# command line and the names).
 PACKAGE_DIR = Path(mbphase.__file__).resolve().parent
 
 
@@ -103,48 +107,23 @@ def _relative(path):
         return path.as_posix()
 
 
-def _sources(*patterns, exclude=()):
+def sources(*folders):
+    """The source files of some package folders ('' for the top-level modules)."""
     found = set()
-    for pattern in patterns:
-        found.update(PACKAGE_DIR.glob(pattern))
-    skip = set()
-    for pattern in exclude:
-        skip.update(PACKAGE_DIR.glob(pattern))
-    return sorted(_relative(p) for p in found - skip)
+    for folder in folders:
+        found.update(PACKAGE_DIR.joinpath(folder).glob("*.py" if folder == "" else "**/*.py"))
+    return sorted(_relative(p) for p in found)
 
 
-# Post-processing modules never touch a run (mbphase.CODE_VERSION, which also
-# keys Numba's cache, leaves out the same three); warmup and layout serve the
-# workflow only.
-_POST_PROCESSING = ("analysis/**/*.py", "plots.py", "aggregate.py")
-_NOT_SIMULATION = _POST_PROCESSING + ("warmup.py", "layout.py")
-KERNEL_MODULES = {
-    "discrete": ("greedy.py", "greedy_bits.py"),
-    "continuous": ("sgd.py",),
-}
-# Numba's cache is keyed by the hash of the simulation sources: the compile
-# step depends on them (and on its own module).
-COMPILE_SOURCES = _sources("**/*.py", exclude=_POST_PROCESSING)
-AGGREGATE_SOURCES = _sources(
-    "aggregate.py", "layout.py", "storage.py", "schema.py", "cli.py"
-)
-ANALYSIS_SOURCES = _sources("analysis/**/*.py", "storage.py", "schema.py", "cli.py")
-PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "cli.py")
-
-
-_TRAIN_SOURCES = {
-    weights: _sources(
-        "**/*.py",
-        exclude=_NOT_SIMULATION
-        + tuple(f for w, fs in KERNEL_MODULES.items() if w != weights for f in fs),
-    )
-    for weights in KERNEL_MODULES
-}
+COMPILE_SOURCES = sources("sim", "pipeline")
+AGGREGATE_SOURCES = sources("", "sim", "pipeline")
+ANALYSIS_SOURCES = sources("", "sim", "pipeline", "analysis")
+PLOT_SOURCES = sources("", "analysis", "plots")
 
 
 def train_sources(experiment):
-    """The simulation sources, without the kernel of the other weight type."""
-    return _TRAIN_SOURCES[EXPERIMENTS[experiment].options.get("weights")]
+    """The simulation sources: what a run's rows depend on."""
+    return sources("sim")
 
 
 # ------------------------------------------------------------------ paths

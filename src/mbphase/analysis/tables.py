@@ -46,7 +46,7 @@ def analyse(
     Parameters
     ----------
     runs : DataFrame
-        Rows of the run table (:mod:`mbphase.schema`), one experiment or
+        Rows of the run table (:mod:`mbphase.sim.schema`), one experiment or
         several; T_eff needs the Metropolis baseline runs in the same input.
     n_boot : int
         Bootstrap replicates (m_c, median t_solve, T_eff).

@@ -1,5 +1,5 @@
 """Bit-packed greedy/Metropolis dynamics for sparse +-1 students on binary
-inputs: the runs of :func:`mbphase.greedy.greedy_one`, bit for bit (same
+inputs: the runs of :func:`mbphase.sim.greedy.greedy_one`, bit for bit (same
 weights, scalars and trajectory for the same streams), with 64 patterns per
 machine word.
 
@@ -25,12 +25,12 @@ word's flags, committee counter, pivots and correctness: O(m / 64) word
 operations either way.
 
 Patterns are taken from the data stream exactly as
-:func:`mbphase.patterns.draw_pattern` takes them (pattern-major, ``ceil(N /
+:func:`mbphase.sim.patterns.draw_pattern` takes them (pattern-major, ``ceil(N /
 64)`` draws per pattern, bit ``i % 64`` of draw ``i // 64`` is input ``i``);
 each block of 64 patterns is turned input-major by 64 x 64 bit-matrix
 transposes. The finite regime draws the training set the same way and cuts
 batches with the same shuffle and cursor as
-:func:`mbphase.patterns.next_finite_batch`. The dynamics stream is used as in
+:func:`mbphase.sim.patterns.next_finite_batch`. The dynamics stream is used as in
 greedy_one: ``randbelow(n_weights)`` per proposal in random order, and
 ``uniform()`` only when ``temperature > 0`` and ``dE > 0``.
 
@@ -74,7 +74,7 @@ MAX_PLANES = 11
 
 
 def bits_eligible(p) -> bool:
-    """Whether :class:`mbphase.params.RunParams` ``p`` is a model this kernel
+    """Whether :class:`mbphase.sim.params.RunParams` ``p`` is a model this kernel
     runs: a sparse discrete (+-1) student on binary inputs with odd d (the
     fields then never vanish), d and K within the counters' range."""
     return (
@@ -613,7 +613,7 @@ def greedy_bits_one(
     stop_at_success, n_test, traj_times, data_state, dyn_state, test_state,
     scalars, traj,
 ):
-    """:func:`mbphase.greedy.greedy_one` for a +-1 student (odd fan-in) on
+    """:func:`mbphase.sim.greedy.greedy_one` for a +-1 student (odd fan-in) on
     binary inputs: the same arguments without ``ternary``, ``dense`` and
     ``gaussian`` (all False here), the same draws from the three streams and
     the same outputs (W (K, F) in place, ``scalars``, ``traj``)."""

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import jsonschema
 import yaml
 
-from .params import FIELDS, ParamError, RunParams, make_params, suggest
+from ..sim.params import FIELDS, ParamError, RunParams, make_params, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 EXPERIMENT_KEYS = ("description", "size_key", "sizes", "m", "m_per_size", "metropolis_temperatures", "seeds", "seeds_per_job", "mem_mb", "runtime")

@@ -43,8 +43,8 @@ def compile_kernels() -> dict:
 
     import mbphase
 
-    from .params import make_params
-    from .run import run_point
+    from ..sim.params import make_params
+    from ..sim.run import run_point
 
     seconds = {}
     for label, options in CASES:

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from . import CODE_VERSION, __version__
+from .. import CODE_VERSION, __version__
 from .greedy import greedy_many
 from .greedy_bits import bits_eligible, greedy_bits_many
 from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
