@@ -10,20 +10,31 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import min_version, update_config, validate
+from snakemake.utils import min_version, update_config
 
 min_version("9.0")
 
 try:
     import mbphase
     from mbphase.pipeline.config import (
-        SCHEMA_PATH,
         ConfigError,
         check_config,
         iter_jobs,
         load_yaml,
     )
-    from mbphase.pipeline.layout import EXPERIMENT_NAME, format_temperature
+    from mbphase import names
+    from mbphase.names import (
+        ANALYSIS_TABLE,
+        COMPILE_FLAG,
+        FIGURE,
+        FIGURES,
+        RUN_FILE,
+        RUNS_TABLE,
+        TABLES,
+        TRAJECTORIES_TABLE,
+        TRAJECTORY_FILE,
+    )
+    from mbphase.pipeline.layout import format_temperature
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -32,6 +43,10 @@ except ImportError as exc:
 
 
 report: "../report/workflow.rst"
+
+
+wildcard_constraints:
+    **names.WILDCARD_CONSTRAINTS,
 
 
 # A config file given on the command line (a preset) is a complete sweep: it
@@ -44,9 +59,11 @@ if workflow.overwrite_configfiles:
     _files = ", ".join(map(str, workflow.overwrite_configfiles))
     logger.info(f"mbphase: the sweep is {_files} (it replaces config.yaml)")
 
-# Our checks first: their messages name the experiment, the key, the value
-# and what is allowed. Then Snakemake's schema validation, which fills in the
-# schema's defaults. Snakemake's YAML loading keeps the last of two equal
+# check_config validates the config against the schema (and fills in its
+# defaults) with messages that name the experiment, the key, the value and
+# what is allowed; it is the schema of load_schema, completed by the run
+# options' declarations, which Snakemake's validate (a file only) cannot
+# read. Snakemake's YAML loading keeps the last of two equal
 # keys, which would hide a duplicated experiment name: the files are read
 # again, strictly.
 try:
@@ -58,9 +75,8 @@ try:
     EXPERIMENTS = check_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"mbphase: invalid config: {exc}")
-validate(config, str(SCHEMA_PATH))
 for _name in EXPERIMENTS:
-    if not EXPERIMENT_NAME.fullmatch(_name):
+    if not names.EXPERIMENT_NAME.fullmatch(_name):
         raise WorkflowError(
             f"mbphase: invalid config: experiment '{_name}': invalid name; allowed: "
             "letters, digits, '_' and '-', starting with a letter or digit "
@@ -111,7 +127,9 @@ def sources(*folders):
     """The source files of some package folders ('' for the top-level modules)."""
     found = set()
     for folder in folders:
-        found.update(PACKAGE_DIR.joinpath(folder).glob("*.py" if folder == "" else "**/*.py"))
+        found.update(
+            PACKAGE_DIR.joinpath(folder).glob("*.py" if folder == "" else "**/*.py")
+        )
     return sorted(_relative(p) for p in found)
 
 
@@ -128,42 +146,7 @@ def train_sources(experiment):
 
 # ------------------------------------------------------------------ paths
 
-RUN_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.parquet"
-TRAJECTORY_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.trajectory.parquet"
-COMPILE_FLAG = "results/numba_compiled.json"
-RUNS_TABLE = "results/tables/{experiment}/runs.parquet"
-TRAJECTORIES_TABLE = "results/tables/{experiment}/trajectories.parquet"
-ANALYSIS_TABLE = "results/analysis/{experiment}/{table}.parquet"
-FIGURE = "results/figures/{figure}.{fmt}"
-
-# The tables of mbphase.analysis.TABLES (named here rather than imported:
-# importing the analysis would add seconds to every parse;
-# tests/test_workflow.py checks that the names agree).
-ANALYSIS_TABLES = (
-    "psucc",
-    "critical",
-    "power_law",
-    "collapse",
-    "overlap",
-    "overlap_jump",
-    "bimodality",
-    "overlap_hist",
-    "solve_time",
-    "test_error",
-    "t_eff",
-    "metropolis_energy",
-)
-# The figures of mbphase.plots.FIGURES: name -> report category.
-FIGURES = {
-    "fig1_psucc": "1. Success probability",
-    "fig2_collapse": "2. Finite-size-scaling collapse",
-    "fig3_mc_scaling": "3. Critical mini-batch size",
-    "fig4_test_error": "4. Test error",
-    "fig5_solve_time": "5. Time to solution",
-    "fig6_overlap_hist": "6. Overlap histograms",
-    "fig7_t_eff": "7. Effective temperature",
-}
-FIGURE_FORMATS = ("png", "pdf")
+# The path templates, tables and figures are those of mbphase.names.
 
 
 def run_wildcards(exp, point, first, stop):
@@ -195,25 +178,24 @@ def all_targets():
         + train_outputs(TRAJECTORY_FILE)
         + expand(RUNS_TABLE, experiment=EXPERIMENTS)
         + expand(TRAJECTORIES_TABLE, experiment=EXPERIMENTS)
-        + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES)
-        + expand(FIGURE, figure=FIGURES, fmt=FIGURE_FORMATS)
+        + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES)
+        + expand(FIGURE, figure=FIGURES, fmt=names.FIGURE_FORMATS)
     )
 
 
-def analysis_tables(wildcards):
-    return expand(
-        ANALYSIS_TABLE, experiment=wildcards.experiment, table=ANALYSIS_TABLES
-    )
-
-
-def figure(name, fmt):
-    """A figure file, declared for the report with its caption."""
-    return report(
-        FIGURE.format(figure=name, fmt=fmt),
-        caption=f"../report/{name}.rst",
-        category=FIGURES[name],
-        labels={"figure": name, "format": fmt.upper()},
-    )
+def figure_outputs():
+    """The plot rule's outputs: every figure in every format, declared for
+    the report with its caption and category, named <figure>_<format>."""
+    return {
+        f"{name}_{fmt}": report(
+            FIGURE.format(figure=name, fmt=fmt),
+            caption=f"../report/{name}.rst",
+            category=figure.category,
+            labels={"figure": name, "format": fmt.upper()},
+        )
+        for name, figure in FIGURES.items()
+        for fmt in names.FIGURE_FORMATS
+    }
 
 
 def directories(files):
