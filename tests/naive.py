@@ -10,6 +10,31 @@ import itertools
 
 import numpy as np
 
+# --- random streams ---
+
+_MASK = (1 << 64) - 1
+
+
+def xoshiro_reference(state: list[int], n: int) -> list[int]:
+    """Pure-Python xoshiro256**: ``n`` outputs from ``state``."""
+    s = [int(v) & _MASK for v in state]
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & _MASK
+
+    out = []
+    for _ in range(n):
+        out.append((rotl((s[1] * 5) & _MASK, 7) * 9) & _MASK)
+        t = (s[1] << 17) & _MASK
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+    return out
+
+
 # --- sign networks (teacher and discrete students) ---
 
 

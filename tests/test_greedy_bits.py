@@ -162,7 +162,7 @@ def test_gather_bits_follows_next_finite_batch():
     for mu in np.flatnonzero(ytr > 0):
         ytr_bits[mu // 64] |= U64(1) << U64(mu % 64)
     state = rng.xoshiro_state(np.random.SeedSequence(4))
-    perm, cursor = patterns.initial_perm(P), P
+    perm, cursor = np.arange(P, dtype=np.int64), P
     for m in (1, 64, 65, 130, 66, 3):
         X, y = np.empty((n_inputs, m)), np.empty(m)
         cursor = patterns.next_finite_batch(state, Xtr, ytr, perm, cursor, X, y)

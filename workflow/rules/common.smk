@@ -1,6 +1,7 @@
 # Config validation, the list of jobs, paths and helpers shared by the rules.
 
 import copy
+import functools
 import json
 import os
 import shlex
@@ -35,6 +36,7 @@ try:
         TRAJECTORY_FILE,
     )
     from mbphase.pipeline.layout import format_temperature
+    from mbphase.sim.kernels import KERNELS, kernel_modules
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -137,11 +139,16 @@ COMPILE_SOURCES = sources("sim", "pipeline")
 AGGREGATE_SOURCES = sources("", "sim", "pipeline")
 ANALYSIS_SOURCES = sources("", "sim", "pipeline", "analysis")
 PLOT_SOURCES = sources("", "analysis", "plots")
+KERNEL_MODULES = kernel_modules({m for k in KERNELS.values() for m in k.models})
 
 
+@functools.cache
 def train_sources(experiment):
-    """The simulation sources: what a run's rows depend on."""
-    return sources("sim")
+    """The simulation sources, what a run's rows depend on, without the
+    kernels that the experiment's model never runs (the kernel registry)."""
+    exp = EXPERIMENTS[experiment]
+    unused = KERNEL_MODULES - kernel_modules({exp.params(exp.points[0]).model})
+    return [f for f in sources("sim") if Path(f).stem not in unused]
 
 
 # ------------------------------------------------------------------ paths

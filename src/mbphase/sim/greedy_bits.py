@@ -53,7 +53,7 @@ import numpy as np
 from numba import njit, prange, types, uint64
 from numba.extending import intrinsic
 
-from .greedy import record_sample, write_scalars
+from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import (
     METHOD_NONE,
     METHOD_WEIGHTS,
@@ -669,23 +669,12 @@ def greedy_bits_one(
         for w in range(nwt):
             ytr_bits[w] &= mask_tr[w]
 
-    traj[:, :] = np.nan
-    next_sample = 0
     accepted = 0
-    accepted_at_sample = 0
     proposals = 0
-    proposals_at_sample = 0
-    t_solve = np.nan
-    q_sum = 0.0
-    e_sum = 0.0
-    n_late = 0
-    late_start = max_sweeps // 2 + 1
     errors = 0
     sweep = 0
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state)
-    if method != METHOD_NONE:
-        t_solve = 0.0
-    while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
+    st = loop_state(traj, success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state))
+    while running(st, sweep, max_sweeps, stop_at_success):
         sweep += 1
         for p in range(n_weights):
             if p == 0 or refresh_proposal:
@@ -713,7 +702,7 @@ def greedy_bits_one(
                 apply_flip_bits(X, row, fmask, k, K, nbu, nbc, task, ST, lay, nw)
                 errors += dE
                 accepted += 1
-        if t_solve != t_solve:
+        if unsolved(st):
             # As in greedy_one: the functional comparison only once the
             # mini-batch is learnt perfectly.
             if sparse_fast and sparse_exact_success(W, T, task):
@@ -722,34 +711,25 @@ def greedy_bits_one(
                 method = METHOD_NONE
             else:
                 method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function and errors == 0, False, n_test, test_state)
-            if method != METHOD_NONE:
-                t_solve = float(sweep)
-        if sweep >= late_start:
+            mark_if_solved(st, method, sweep)
+        if is_late(sweep, max_sweeps):
             if sparse_fast:
-                q_sum += sparse_overlap(W, T, task)
+                q = sparse_overlap(W, T, task)
             else:
-                q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
+                q = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
             if finite:
                 network_output_bits(rows, masks, K, F, task, Xtr, nwt, out_tr, scratch)
                 wrong = 0
                 for w in range(nwt):
                     wrong += popcount((out_tr[w] ^ ytr_bits[w]) & mask_tr[w])
-                e_sum += wrong / train_size
+                add_late(st, q, wrong / train_size)
             else:
-                e_sum += errors / m
-            n_late += 1
-        if next_sample < traj_times.size and sweep == traj_times[next_sample]:
-            record_sample(
-                traj[next_sample], sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test,
-                test_state, accepted - accepted_at_sample, proposals - proposals_at_sample,
-            )
-            accepted_at_sample = accepted
-            proposals_at_sample = proposals
-            next_sample += 1
+                add_late(st, q, errors / m)
+        sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test, test_state, accepted, proposals)
 
     write_scalars(
-        scalars, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state,
-        t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
+        scalars, st, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state,
+        sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals,
     )
 
 

@@ -138,7 +138,7 @@ def unit_match(W, w_inputs, T, t_fields, n_inputs):
 def exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
     """Whether a discrete student computes exactly the teacher's function,
     decided from the weights (exact for sign units with odd teacher fields;
-    tests/test_success_exact.py checks it by enumerating inputs).
+    tests/test_observables.py checks it against enumerating the inputs).
 
     Committee: each student unit equals its teacher unit. Parity: each equals
     its teacher unit up to sign, with an even number of minus signs. Sparse

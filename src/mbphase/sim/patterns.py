@@ -77,9 +77,3 @@ def next_finite_batch(state, Xtr, ytr, perm, cursor, X, y):
             X[i, mu] = Xtr[i, src]
         y[mu] = ytr[src]
     return cursor + m
-
-
-def initial_perm(train_size: int) -> np.ndarray:
-    """The visiting order before the first shuffle; a cursor at the end forces
-    a shuffle before the first batch."""
-    return np.arange(train_size, dtype=np.int64)

@@ -22,18 +22,12 @@ import numpy as np
 import pandas as pd
 
 from .. import CODE_VERSION, __version__
-from .greedy import greedy_many
-from .greedy_bits import bits_eligible, greedy_bits_many
-from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
+from .kernels import kernel_for
+from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times
 from .params import RunParams
 from .rng import run_streams, xoshiro_state
 from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
-from .sgd import sgd_many
-from .teacher import make_teacher, task_code
-
-def code_version() -> str:
-    """Hash of the package's source files (see mbphase.CODE_VERSION)."""
-    return CODE_VERSION
+from .teacher import make_teacher
 
 
 @lru_cache(maxsize=1)
@@ -93,31 +87,13 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
 
 
 def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Call the kernel of the student's weight type; returns (scalars, traj)."""
+    """Run the kernel of ``p``'s model (see :mod:`mbphase.sim.kernels`) on
+    every seed of ``inputs``; returns (scalars, traj)."""
     n = inputs.student_weights.shape[0]
     scalars = np.full((n, len(SCALARS)), np.nan)
     traj = np.full((n, traj_times.size, TRAJ_FIELDS), np.nan)
-    train_size = p.train_size if p.data == "finite" else 0
-    common = (inputs.teacher_weights, inputs.teacher_fields, task_code(p.task), p.n_inputs, inputs.student_weights, inputs.student_inputs)
-    if bits_eligible(p):  # sparse +-1 student, binary inputs: bit-packed, same results
-        greedy_bits_many(
-            *common, not weights_decide_success(p.architecture, p.topology, p.K),
-            p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
-            p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
-        )
-    elif p.weights == "discrete":
-        greedy_many(
-            *common, p.architecture == "dense", p.architecture == "dense",
-            not weights_decide_success(p.architecture, p.topology, p.K), p.inputs == "gaussian",
-            p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
-            p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
-        )
-    else:
-        sgd_many(
-            *common, p.architecture == "dense", p.inputs == "gaussian", p.m, train_size, p.lr, p.loss == "logistic",
-            p.max_steps, p.eval_every, p.success_threshold, p.stop_at_success, p.n_test, traj_times,
-            inputs.states, scalars, traj,
-        )
+    kernel = kernel_for(p)
+    kernel.load()(**kernel.arguments(p, inputs, traj_times, scalars, traj))
     return scalars, traj
 
 
@@ -198,7 +174,7 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
         "pattern_evals": evals,
         "schema_version": [SCHEMA_VERSION] * n,
         "mbphase_version": [__version__] * n,
-        "code_version": [code_version()] * n,
+        "code_version": [CODE_VERSION] * n,
         "versions": [package_versions()] * n,
         "job_seeds": [n] * n,
         "job_threads": [int(threads)] * n,
