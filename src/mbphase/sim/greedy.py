@@ -19,7 +19,7 @@ from numba import njit, prange
 
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import overlap, success_method
-from .patterns import draw_labelled, next_finite_batch
+from .patterns import draw_labelled, next_finite_batch, training_set
 from .rng import randbelow, uniform
 from .teacher import COMMITTEE, sign, sign_network_output
 
@@ -128,12 +128,7 @@ def greedy_one(
     S = np.empty((K, m))
     C = np.empty(m)
     finite = train_size > 0
-    Xtr = np.empty((n_inputs, train_size))
-    ytr = np.empty(train_size)
-    perm = np.arange(train_size)
-    cursor = train_size  # forces a shuffle before the first batch
-    if finite:
-        draw_labelled(data_state, gaussian, T, t_fields, task, Xtr, ytr)
+    Xtr, ytr, perm, cursor = training_set(data_state, gaussian, T, t_fields, task, n_inputs, train_size)
 
     accepted = 0
     proposals = 0
@@ -174,10 +169,7 @@ def greedy_one(
             add_late(st, q, set_error(W, w_inputs, task, Xtr, ytr) / train_size if finite else errors / m)
         sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test, test_state, accepted, proposals)
 
-    write_scalars(
-        scalars, st, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state,
-        sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals,
-    )
+    write_scalars(scalars, st, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals)
 
 
 @njit(cache=True, parallel=True)

@@ -58,6 +58,7 @@ from .observables import (
     METHOD_NONE,
     METHOD_WEIGHTS,
     overlap,
+    sign_match,
     success_method,
 )
 from .patterns import shuffle
@@ -558,19 +559,13 @@ def sparse_exact_success(W, T, task):
     units' inputs (w_inputs == t_fields, distinct within a unit): unit k
     matches iff W[k] == T[k] (committee), or W[k] == +-T[k] with an even
     number of minus signs (parity)."""
-    K, F = W.shape
+    K = W.shape[0]
     minus = 0
     for k in range(K):
-        same = True
-        neg = True
-        for j in range(F):
-            if W[k, j] != T[k, j]:
-                same = False
-            if W[k, j] != -T[k, j]:
-                neg = False
-        if same:
+        match = sign_match(W[k], T[k])
+        if match == 1:
             continue
-        if neg and task == PARITY:
+        if match == -1 and task == PARITY:
             minus += 1
             continue
         return False
@@ -669,11 +664,11 @@ def greedy_bits_one(
         for w in range(nwt):
             ytr_bits[w] &= mask_tr[w]
 
+    st = loop_state(traj, success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state))
     accepted = 0
     proposals = 0
     errors = 0
     sweep = 0
-    st = loop_state(traj, success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state))
     while running(st, sweep, max_sweeps, stop_at_success):
         sweep += 1
         for p in range(n_weights):
@@ -727,10 +722,7 @@ def greedy_bits_one(
                 add_late(st, q, errors / m)
         sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test, test_state, accepted, proposals)
 
-    write_scalars(
-        scalars, st, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state,
-        sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals,
-    )
+    write_scalars(scalars, st, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals)
 
 
 @njit(cache=True, parallel=True)

@@ -14,25 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .observables import (
-    I_ACC,
-    I_E_LATE,
-    I_EVALS,
-    I_GEN,
-    I_LOSS,
-    I_METHOD,
-    I_Q,
-    I_Q_LATE,
-    I_STATUS,
-    I_SUCCESS,
-    I_T_RUN,
-    I_T_SOLVE,
-    I_TRAIN,
-    METHOD_NONE,
-    overlap,
-    success_method,
-    test_error_sign,
-)
+from .observables import I_ACC, I_E_LATE, I_EVALS, I_GEN, I_LOSS, I_METHOD, I_Q, I_Q_LATE, I_STATUS, I_SUCCESS, I_T_RUN, I_T_SOLVE, I_TRAIN
+from .observables import METHOD_NONE, overlap, success_method, test_error_sign
 
 # Entries of the loop state: first sweep with success (NaN until then); sums
 # and count of the second-half averages of q and the energy; the next
