@@ -36,7 +36,7 @@ try:
         TRAJECTORY_FILE,
     )
     from mbphase.pipeline.layout import format_temperature
-    from mbphase.sim.kernels import KERNELS, kernel_modules
+    from mbphase.sim.kernels import MODELS, kernel_modules
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -139,7 +139,7 @@ COMPILE_SOURCES = sources("sim", "pipeline")
 AGGREGATE_SOURCES = sources("", "sim", "pipeline")
 ANALYSIS_SOURCES = sources("", "sim", "pipeline", "analysis")
 PLOT_SOURCES = sources("", "analysis", "plots")
-KERNEL_MODULES = kernel_modules({m for k in KERNELS.values() for m in k.models})
+KERNEL_MODULES = kernel_modules(MODELS)
 
 
 @functools.cache
@@ -147,7 +147,8 @@ def train_sources(experiment):
     """The simulation sources, what a run's rows depend on, without the
     kernels that the experiment's model never runs (the kernel registry)."""
     exp = EXPERIMENTS[experiment]
-    unused = KERNEL_MODULES - kernel_modules({exp.params(exp.points[0]).model})
+    p = exp.params(exp.points[0])
+    unused = KERNEL_MODULES - kernel_modules({(p.architecture, p.weights)})
     return [f for f in sources("sim") if Path(f).stem not in unused]
 
 

@@ -16,6 +16,8 @@ import math
 import typing
 from typing import Any, Mapping
 
+from .kernels import ARCHITECTURES, MODELS, WEIGHTS
+
 class ParamError(ValueError):
     """An invalid parameter: names the key, the value and what is allowed."""
 
@@ -69,8 +71,8 @@ class RunParams:
     """
 
     # model
-    architecture: str = option("sparse", "student architecture", choices=("sparse", "dense"))
-    weights: str = option("discrete", "student weights", choices=("discrete", "continuous"))
+    architecture: str = option("sparse", "student architecture", choices=ARCHITECTURES)
+    weights: str = option("discrete", "student weights", choices=WEIGHTS)
     topology: str = option("tree", "teacher wiring", choices=("tree", "random"))
     task: str = option("committee", "output rule", choices=("committee", "parity"))
     K: int = option(3, "hidden units", minimum=1)
@@ -231,6 +233,7 @@ def validate(p: RunParams, where: str = "") -> None:
 
     for name in FIELDS:
         check_option(name, getattr(p, name), where)
+    need((p.architecture, p.weights) in MODELS, "weights", f"{' | '.join(w for a, w in MODELS if a == p.architecture)} for architecture '{p.architecture}' (no kernel runs this model)")
     need(p.task != "committee" or p.K % 2 == 1, "K", "an odd integer for task 'committee' (the committee vote must not tie)")
     need(p.inputs != "binary" or p.d % 2 == 1, "d", "an odd integer with binary inputs (a teacher field must never be 0)")
     need(p.d <= p.n_inputs, "d", f"at most N = {p.n_inputs}")

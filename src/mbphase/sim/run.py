@@ -53,16 +53,6 @@ class SeedInputs:
     states: np.ndarray  # (S, 3, 4) uint64: data, dynamics, test streams
 
 
-def initial_student(p: RunParams, rng: np.random.Generator) -> np.ndarray:
-    """Initial weights, uniform over the allowed values (discrete: +-1 sparse,
-    {-1,0,+1} dense) or N(0, 1) (continuous)."""
-    shape = (p.K, p.fan_in)
-    if p.weights == "continuous":
-        return rng.standard_normal(shape)
-    values = np.array([-1.0, 1.0]) if p.architecture == "sparse" else np.array([-1.0, 0.0, 1.0])
-    return rng.choice(values, size=shape)
-
-
 def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInputs:
     """Draw teachers, initial students and kernel stream states for ``seeds``."""
     n = len(seeds)
@@ -74,6 +64,7 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         np.empty((n, 3, 4), dtype=np.uint64),
     )
     dense_inputs = np.tile(np.arange(p.n_inputs, dtype=np.int64), (p.K, 1))
+    initial_student = kernel_for(p).initial
     for i, seed in enumerate(seeds):
         streams = run_streams(base_seed, seed)
         teacher = make_teacher(p, streams["teacher"])
@@ -98,8 +89,7 @@ def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tupl
 
 
 def trajectory_times(p: RunParams) -> np.ndarray:
-    horizon = p.max_sweeps if p.weights == "discrete" else p.max_steps
-    return log_times(horizon, p.trajectory_points)
+    return log_times(getattr(p, kernel_for(p).budget), p.trajectory_points)
 
 
 def run_point(
@@ -188,7 +178,7 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
 def trajectory_table(p, seeds, traj, experiment, size_key) -> pd.DataFrame:
     """Long table of the log-spaced samples actually reached."""
     rows = []
-    discrete = p.weights == "discrete"
+    discrete = kernel_for(p).budget == "max_sweeps"  # acceptance rates, not losses
     size = p.as_dict()[size_key]
     for i, seed in enumerate(seeds):
         for t, q, err, extra in traj[i]:
