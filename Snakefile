@@ -3,19 +3,11 @@
 #   snakemake --cores 2                                        # default sweep
 #   snakemake --cores 2 --configfile workflow/presets/paper.yaml   # a preset
 #
-# The rules live in workflow/rules/, the science in the mbphase package.
+# The rules live in workflow/rules/, the science in the mbphase package; the
+# names of files, tables and figures in mbphase.names.
 
 
 configfile: "config.yaml"
-
-
-wildcard_constraints:
-    experiment=r"[A-Za-z0-9][A-Za-z0-9_-]*",
-    size=r"\d+",
-    m=r"\d+",
-    temperature=r"\d[0-9.e+-]*",
-    first=r"\d+",
-    stop=r"\d+",
 
 
 include: "workflow/rules/common.smk"

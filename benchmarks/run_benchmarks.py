@@ -4,7 +4,7 @@ write instead, in one process (see benchmarks/README.md).
     python benchmarks/run_benchmarks.py [--quick] [--only greedy,sgd,scaling,pipeline] [--out FILE]
 
 Sections:
-  greedy    the greedy kernel (whatever mbphase.run.run_kernel dispatches to)
+  greedy    the greedy kernel (the one the kernel registry, mbphase.sim.kernels, picks)
             against a NumPy and a scalar Numba baseline
   sgd       the SGD kernel against PyTorch on the CPU (skipped without torch)
   scaling   threads over seeds, time against m x weights, peak memory of one
@@ -49,9 +49,10 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 import baselines  # noqa: E402
-from mbphase import CODE_VERSION, run  # noqa: E402
-from mbphase.observables import I_EVALS, I_STATUS, I_T_RUN  # noqa: E402
-from mbphase.params import make_params  # noqa: E402
+from mbphase import CODE_VERSION  # noqa: E402
+from mbphase.sim import kernels, run  # noqa: E402
+from mbphase.sim.observables import I_EVALS, I_STATUS, I_T_RUN  # noqa: E402
+from mbphase.sim.params import make_params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("greedy", "sgd", "scaling", "pipeline")
@@ -165,44 +166,8 @@ def met(ratio, bound):
 
 
 def project_kernel_names(p):
-    """The kernels ``run.run_kernel`` calls for ``p``: Numba dispatchers it
-    reaches through mbphase.run's namespace and the Python functions of other
-    mbphase modules it calls, recorded during one short call (which also
-    compiles them)."""
-    from numba.core.dispatcher import Dispatcher
-
-    called, kernels = [], []
-    originals = {name: obj for name, obj in vars(run).items() if isinstance(obj, Dispatcher)}
-
-    def recorder(f):
-        def wrapper(*args, **kwargs):
-            kernels.append(f"{f.py_func.__module__}.{f.py_func.__name__}")
-            return f(*args, **kwargs)
-        return wrapper
-
-    def profile(frame, event, arg):
-        if event == "call":
-            module = frame.f_globals.get("__name__", "")
-            if module.startswith("mbphase.") and module != "mbphase.run":
-                called.append(f"{module}.{frame.f_code.co_name}")
-
-    tiny = dataclasses.replace(p, max_sweeps=1, max_steps=1, eval_every=1, n_test=1)
-    try:
-        for name, f in originals.items():
-            setattr(run, name, recorder(f))
-        inputs = run.prepare_seeds(tiny, BASE_SEED, [0])
-        sys.setprofile(profile)
-        try:
-            run.run_kernel(tiny, inputs, run.trajectory_times(tiny))
-        finally:
-            sys.setprofile(None)
-    finally:
-        for name, f in originals.items():
-            setattr(run, name, f)
-    # The Numba kernels called; failing those, the Python functions of the
-    # dispatch (a kernel reached through a Python wrapper).
-    seen = list(dict.fromkeys(kernels)) or [c for c in dict.fromkeys(called) if not c.startswith(("mbphase.params", "mbphase.rng", "mbphase.teacher", "mbphase.observables"))]
-    return ", ".join(seen) if seen else "run.run_kernel"
+    """The kernel that runs ``p``, as the kernel registry says."""
+    return kernels.kernel_for(p).name
 
 
 def project_runner(p, seeds, threads):
@@ -463,7 +428,7 @@ def bench_scaling(s: Settings):
     rows.append(row("scaling", label, "peak RSS, warm Numba cache", mb, "MB", 1, seconds=secs, target="< 300 MB", met="yes" if mb < 300 else "NO",
                     note="max RSS of the process, via resource.getrusage(RUSAGE_CHILDREN) in a wrapper process"))
     if s.memory_cold:
-        floor, _ = max_rss_mb([sys.executable, "-c", "import mbphase.cli, mbphase.run, mbphase.storage"])
+        floor, _ = max_rss_mb([sys.executable, "-c", "import mbphase.cli, mbphase.sim.run, mbphase.pipeline.storage"])
         rows.append(row("scaling", label, "peak RSS of the imports alone", floor, "MB", 1,
                         note="a process that only imports what `mbphase run` imports (NumPy, Numba and llvmlite, pandas, pyarrow, SciPy, jsonschema) and exits"))
         with tempfile.TemporaryDirectory() as cache:
@@ -578,7 +543,7 @@ def dry_run(s: Settings):
     case = f"dry run of a {s.dag_jobs}-job sweep"
     if not (ROOT / "Snakefile").is_file() or not (ROOT / "workflow").is_dir():
         return [row("pipeline", case, "snakemake -n", np.nan, "s", note=f"skipped: no Snakefile and workflow/ in {ROOT} yet")]
-    from mbphase.config import check_config, iter_jobs
+    from mbphase.pipeline.config import check_config, iter_jobs
 
     base = {}
     if (ROOT / "config.yaml").is_file():
@@ -660,7 +625,7 @@ def settings_from(args) -> Settings:
 
 
 def environment_note():
-    greedy_bits = importlib.util.find_spec("mbphase.greedy_bits") is not None
+    greedy_bits = importlib.util.find_spec("mbphase.sim.greedy_bits") is not None
     try:
         torch_version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:

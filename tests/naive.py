@@ -10,6 +10,31 @@ import itertools
 
 import numpy as np
 
+# --- random streams ---
+
+_MASK = (1 << 64) - 1
+
+
+def xoshiro_reference(state: list[int], n: int) -> list[int]:
+    """Pure-Python xoshiro256**: ``n`` outputs from ``state``."""
+    s = [int(v) & _MASK for v in state]
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & _MASK
+
+    out = []
+    for _ in range(n):
+        out.append((rotl((s[1] * 5) & _MASK, 7) * 9) & _MASK)
+        t = (s[1] << 17) & _MASK
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+    return out
+
+
 # --- sign networks (teacher and discrete students) ---
 
 
@@ -197,7 +222,7 @@ def sgd_run(
     states (the data stream is the same sequence of patterns); labels, losses,
     gradients, errors and overlaps are recomputed here. Returns (W, scalars
     as a dict, traj)."""
-    from mbphase.patterns import draw_patterns, next_finite_batch
+    from mbphase.sim.patterns import draw_patterns, next_finite_batch
 
     data_state = data_state.copy()
     Xtest = np.empty((n_inputs, n_test))
@@ -251,7 +276,7 @@ def sgd_run(
         "pattern_evals": float(step * m),
         "status": 1.0 if diverged else 0.0,
         "success": 0.0 if diverged else float(test_err <= success_threshold),
-        # method codes of mbphase.observables: 0 none, 3 test set
+        # method codes of mbphase.sim.observables: 0 none, 3 test set
         "success_method": 0.0 if diverged or test_err > success_threshold else 3.0,
         "t_solve": np.nan if diverged else t_solve,
         "q": np.nan if diverged else overlap(W, w_inputs, T, t_fields, n_inputs, task, dense),

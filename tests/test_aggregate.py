@@ -1,4 +1,4 @@
-"""Aggregation of run files (mbphase.aggregate, `mbphase aggregate`): the
+"""Aggregation of run files (mbphase.pipeline.aggregate, `mbphase aggregate`): the
 table is complete, sorted and identical however the seeds were split into
 files; anything damaged, stale or inconsistent stops it with a message that
 names the file and says what to do."""
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mbphase.aggregate import (
+from mbphase.pipeline.aggregate import (
     AGGREGATED_COLUMNS,
     AGGREGATED_TRAJECTORY_COLUMNS,
     AggregationError,
@@ -23,9 +23,9 @@ from mbphase.aggregate import (
     aggregate,
     write_aggregate,
 )
-from mbphase.layout import fill_template, format_temperature
-from mbphase.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, TRAJECTORY_COLUMNS
-from mbphase.storage import DamagedFileError, read_checked, write_runs, write_trajectory
+from mbphase.pipeline.layout import fill_template, format_temperature
+from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, TRAJECTORY_COLUMNS
+from mbphase.pipeline.storage import DamagedFileError, read_checked, write_runs, write_trajectory
 
 RUNS = "{root}/size{{size}}/m{{m}}_T{{temperature}}/seeds{{first}}-{{stop}}.parquet"
 TRAJ = "{root}/size{{size}}/m{{m}}_T{{temperature}}/seeds{{first}}-{{stop}}.trajectory.parquet"

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 import naive
-from mbphase import sgd
-from mbphase.params import make_params
-from mbphase.run import run_point
-from mbphase.teacher import COMMITTEE
+from mbphase.sim import sgd
+from mbphase.sim.params import make_params
+from mbphase.sim.run import run_point
+from mbphase.sim.teacher import COMMITTEE
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mbphase.cli import main, parse_seeds
-from mbphase.params import ParamError, make_params
-from mbphase.schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, file_metadata
+from mbphase.sim.params import ParamError, make_params
+from mbphase.sim.schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, file_metadata
 
 CONFIG = textwrap.dedent(
     """

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from mbphase.config import ConfigError, check_config, load_config
+from mbphase.pipeline.config import ConfigError, check_config, load_config
 
 GOOD = {
     "base_seed": 1,

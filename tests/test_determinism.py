@@ -5,9 +5,9 @@ import numba
 import pandas as pd
 import pytest
 
-from mbphase.params import make_params
-from mbphase.run import run_point
-from mbphase.schema import NONDETERMINISTIC_COLUMNS
+from mbphase.sim.params import make_params
+from mbphase.sim.run import run_point
+from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
 
 MODELS = {
     "sparse_discrete": dict(architecture="sparse", weights="discrete", K=3, d=7, m=30, max_sweeps=60, trajectory_points=5),
@@ -40,8 +40,8 @@ def test_thread_count_and_seed_split_do_not_change_rows(model):
 def test_same_seed_shares_the_teacher_across_m_but_not_across_seeds():
     """Common random numbers: seed s has the same teacher and initial student
     at every m, so P_succ(m) differences are not teacher noise."""
-    from mbphase.rng import run_streams
-    from mbphase.teacher import make_teacher
+    from mbphase.sim.rng import run_streams
+    from mbphase.sim.teacher import make_teacher
 
     p1, p2 = make_params(dict(K=3, d=5, m=10, topology="random", N=20)), make_params(dict(K=3, d=5, m=99, topology="random", N=20))
     t1 = make_teacher(p1, run_streams(1, 4)["teacher"])

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import naive
-from mbphase import greedy, patterns, rng
-from mbphase.params import make_params
-from mbphase.run import prepare_seeds
-from mbphase.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels
+from mbphase.sim import greedy, patterns, rng
+from mbphase.sim.params import make_params
+from mbphase.sim.run import prepare_seeds
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels
 
 CASES = [(seed, task, ternary, gaussian) for seed in range(6) for task in (COMMITTEE, PARITY) for ternary in (False, True) for gaussian in (False, True)]
 
@@ -79,7 +79,7 @@ def test_flip_energy_change_and_update_match_recomputation(seed, task, ternary, 
 def test_pattern_stream_matches_naive_bit_extraction():
     state = rng.xoshiro_state(np.random.SeedSequence(3))
     for n_inputs in (1, 5, 63, 64, 65, 130):
-        outputs = rng.xoshiro_reference(list(state), 4 * (-(-n_inputs // 64)))
+        outputs = naive.xoshiro_reference(list(state), 4 * (-(-n_inputs // 64)))
         X = np.empty((n_inputs, 4))
         patterns.draw_patterns(state, False, X)
         np.testing.assert_array_equal(X, naive.draw_binary_patterns(outputs, n_inputs, 4))
@@ -142,7 +142,7 @@ def test_finite_batches_cover_the_training_set_each_epoch():
     P, m, N = 10, 3, 2
     Xtr = np.tile(np.arange(P, dtype=float), (N, 1))
     ytr = np.arange(P, dtype=float)
-    perm, cursor = patterns.initial_perm(P), P
+    perm, cursor = np.arange(P, dtype=np.int64), P
     X, y = np.empty((N, m)), np.empty(m)
     seen = []
     for _ in range(3):  # one epoch: 3 batches of 3, the 10th pattern dropped

@@ -7,11 +7,11 @@ import pytest
 from numba import njit
 
 import naive
-from mbphase import greedy, greedy_bits as gb, observables, patterns, rng
-from mbphase.observables import METHOD_ENUMERATION, METHOD_TEST_SET, SCALARS, weights_decide_success
-from mbphase.params import make_params
-from mbphase.run import prepare_seeds, run_kernel, trajectory_times
-from mbphase.teacher import COMMITTEE, PARITY, make_teacher, task_code
+from mbphase.sim import greedy, greedy_bits as gb, observables, patterns, rng
+from mbphase.sim.observables import METHOD_ENUMERATION, METHOD_TEST_SET, SCALARS, weights_decide_success
+from mbphase.sim.params import make_params
+from mbphase.sim.run import prepare_seeds, run_kernel, trajectory_times
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, task_code
 
 U64 = np.uint64
 
@@ -162,7 +162,7 @@ def test_gather_bits_follows_next_finite_batch():
     for mu in np.flatnonzero(ytr > 0):
         ytr_bits[mu // 64] |= U64(1) << U64(mu % 64)
     state = rng.xoshiro_state(np.random.SeedSequence(4))
-    perm, cursor = patterns.initial_perm(P), P
+    perm, cursor = np.arange(P, dtype=np.int64), P
     for m in (1, 64, 65, 130, 66, 3):
         X, y = np.empty((n_inputs, m)), np.empty(m)
         cursor = patterns.next_finite_batch(state, Xtr, ytr, perm, cursor, X, y)

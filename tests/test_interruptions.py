@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mbphase.storage import read_checked
+from mbphase.pipeline.storage import read_checked
 from test_workflow import comparable, job_counts, make_workflow, snakemake
 
 pytestmark = pytest.mark.slow

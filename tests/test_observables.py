@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import naive
-from mbphase import observables as obs
-from mbphase import rng
-from mbphase.params import make_params
-from mbphase.teacher import COMMITTEE, PARITY, make_teacher
+from mbphase.sim import observables as obs
+from mbphase.sim import rng
+from mbphase.sim.params import make_params
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher
 
 TASKS = {"committee": COMMITTEE, "parity": PARITY}
 

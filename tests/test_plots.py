@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbphase import plots
+from mbphase.plots import figures as plots
 from mbphase.analysis import analyse, read_tables, write_tables
 from synthetic import temperature_runs, transition_runs
 

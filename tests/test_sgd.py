@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import naive
-from mbphase import rng, teacher
-from mbphase.observables import SCALARS
-from mbphase.params import RunParams
-from mbphase.patterns import draw_patterns
-from mbphase import sgd  # not `from ... import test_error_soft`: pytest would collect it as a test
-from mbphase.sgd import pattern_loss, sgd_many, sgd_one, sgd_step, soft_output
+from mbphase.sim import rng, teacher
+from mbphase.sim.observables import SCALARS
+from mbphase.sim.params import RunParams
+from mbphase.sim.patterns import draw_patterns
+from mbphase.sim import sgd  # not `from ... import test_error_soft`: pytest would collect it as a test
+from mbphase.sim.sgd import pattern_loss, sgd_many, sgd_one, sgd_step, soft_output
 
 TASKS = {"committee": teacher.COMMITTEE, "parity": teacher.PARITY}
 COL = {name: i for i, name in enumerate(SCALARS)}

@@ -3,8 +3,8 @@ tests are deterministic, not flaky)."""
 
 import pytest
 
-from mbphase.params import make_params
-from mbphase.run import run_point
+from mbphase.sim.params import make_params
+from mbphase.sim.run import run_point
 
 pytestmark = pytest.mark.slow
 

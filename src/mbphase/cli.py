@@ -21,8 +21,8 @@ import argparse
 import re
 import sys
 
-from .config import ConfigError, Point, load_config
-from .params import ParamError, suggest
+from .pipeline.config import ConfigError, Point, load_config
+from .sim.params import ParamError, suggest
 
 
 def parse_seeds(text: str) -> range:
@@ -84,7 +84,7 @@ def _add_workflow_commands(sub) -> None:
 
 
 def cmd_compile(args) -> int:
-    from .warmup import compile_kernels, write_record
+    from .pipeline.warmup import compile_kernels, write_record
 
     record = compile_kernels()
     for label, seconds in record["seconds"].items():
@@ -96,7 +96,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_aggregate(args) -> int:
-    from .aggregate import Spec, aggregate, write_aggregate
+    from .pipeline.aggregate import Spec, aggregate, write_aggregate
 
     spec = Spec.from_json(args.spec)
     result = aggregate(spec.files(args.runs_template, args.trajectories_template), spec.experiment, spec.seeds, spec.base_seed)
@@ -110,7 +110,7 @@ def cmd_aggregate(args) -> int:
 
 def cmd_analyse(args) -> int:
     from .analysis import analyse, write_tables
-    from .storage import read_checked
+    from .pipeline.storage import read_checked
 
     runs = read_checked(args.runs, "runs")
     if args.expected_seeds is not None and len(runs):
@@ -120,7 +120,7 @@ def cmd_analyse(args) -> int:
             listing = ", ".join(f"(size {s}, m {m}, T {t:g}): {n}" for (s, m, t), n in short.items())
             message = f"{args.runs}: {len(short)} point(s) have fewer runs than the {args.expected_seeds} seeds configured: {listing}"
             if not args.allow_incomplete:
-                from .aggregate import AggregationError
+                from .pipeline.aggregate import AggregationError
 
                 raise AggregationError(f"{message}; rerun the workflow to complete them, or pass --allow-incomplete to analyse them anyway")
             print(f"mbphase: warning: {message}; analysing them anyway (--allow-incomplete)", file=sys.stderr)
@@ -161,8 +161,8 @@ def cmd_run(args) -> int:
     params = exp.params(Point(args.size, args.m, temperature))
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
 
-    from .run import run_point
-    from .storage import write_runs, write_trajectory
+    from .sim.run import run_point
+    from .pipeline.storage import write_runs, write_trajectory
 
     runs, traj = run_point(params, seeds, config["base_seed"], args.threads, exp.name, exp.size_key, progress)
     write_runs(runs, args.out)
@@ -176,8 +176,8 @@ COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, 
 
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
-    from .aggregate import AggregationError
-    from .storage import DamagedFileError
+    from .pipeline.aggregate import AggregationError
+    from .pipeline.storage import DamagedFileError
 
     try:
         return COMMANDS[args.command](args)

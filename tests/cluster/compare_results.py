@@ -8,7 +8,7 @@ Checks:
 1. The aggregated tables (``results/tables/*/runs.parquet`` and
    ``trajectories.parquet``) exist for the same experiments in both work
    directories and are identical row for row, in every column except
-   :data:`mbphase.schema.NONDETERMINISTIC_COLUMNS` (timings and how seeds were
+   :data:`mbphase.sim.schema.NONDETERMINISTIC_COLUMNS` (timings and how seeds were
    split into jobs). Values are compared exactly (NaN equals NaN; no
    tolerance), and the column names and types must agree.
 2. Every training job of the SLURM run really ran under SLURM: its run file
@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from mbphase.schema import NONDETERMINISTIC_COLUMNS
+from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
 
 TABLES = ("runs.parquet", "trajectories.parquet")
 KEYS = ("experiment", "size", "m", "temperature", "seed", "t")

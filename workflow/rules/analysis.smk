@@ -6,7 +6,7 @@ rule analyse:
         runs=RUNS_TABLE,
         sources=ANALYSIS_SOURCES,
     output:
-        expand(ANALYSIS_TABLE, table=ANALYSIS_TABLES, allow_missing=True),
+        expand(ANALYSIS_TABLE, table=TABLES, allow_missing=True),
     log:
         "results/logs/analyse/{experiment}.log",
     benchmark:
@@ -23,23 +23,10 @@ rule analyse:
 
 rule plot:
     input:
-        tables=expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES),
+        tables=expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES),
         sources=PLOT_SOURCES,
     output:
-        fig1_png=figure("fig1_psucc", "png"),
-        fig1_pdf=figure("fig1_psucc", "pdf"),
-        fig2_png=figure("fig2_collapse", "png"),
-        fig2_pdf=figure("fig2_collapse", "pdf"),
-        fig3_png=figure("fig3_mc_scaling", "png"),
-        fig3_pdf=figure("fig3_mc_scaling", "pdf"),
-        fig4_png=figure("fig4_test_error", "png"),
-        fig4_pdf=figure("fig4_test_error", "pdf"),
-        fig5_png=figure("fig5_solve_time", "png"),
-        fig5_pdf=figure("fig5_solve_time", "pdf"),
-        fig6_png=figure("fig6_overlap_hist", "png"),
-        fig6_pdf=figure("fig6_overlap_hist", "pdf"),
-        fig7_png=figure("fig7_t_eff", "png"),
-        fig7_pdf=figure("fig7_t_eff", "pdf"),
+        **figure_outputs(),
     log:
         "results/logs/plot.log",
     benchmark:
@@ -48,7 +35,7 @@ rule plot:
         "../../envs/mbphase.yaml"
     params:
         analysis=lambda w, input: directories(input.tables),
-        outdir=lambda w, output: os.path.dirname(output.fig1_png),
+        outdir=lambda w, output: os.path.dirname(output[0]),
     shell:
         "MPLBACKEND=Agg mbphase plot --analysis {params.analysis:q} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"

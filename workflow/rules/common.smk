@@ -1,6 +1,7 @@
 # Config validation, the list of jobs, paths and helpers shared by the rules.
 
 import copy
+import functools
 import json
 import os
 import shlex
@@ -10,20 +11,32 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import min_version, update_config, validate
+from snakemake.utils import min_version, update_config
 
 min_version("9.0")
 
 try:
     import mbphase
-    from mbphase.config import (
-        SCHEMA_PATH,
+    from mbphase.pipeline.config import (
         ConfigError,
         check_config,
         iter_jobs,
         load_yaml,
     )
-    from mbphase.layout import EXPERIMENT_NAME, format_temperature
+    from mbphase import names
+    from mbphase.names import (
+        ANALYSIS_TABLE,
+        COMPILE_FLAG,
+        FIGURE,
+        FIGURES,
+        RUN_FILE,
+        RUNS_TABLE,
+        TABLES,
+        TRAJECTORIES_TABLE,
+        TRAJECTORY_FILE,
+    )
+    from mbphase.pipeline.layout import format_temperature
+    from mbphase.sim.kernels import MODELS, kernel_modules
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -32,6 +45,10 @@ except ImportError as exc:
 
 
 report: "../report/workflow.rst"
+
+
+wildcard_constraints:
+    **names.WILDCARD_CONSTRAINTS,
 
 
 # A config file given on the command line (a preset) is a complete sweep: it
@@ -44,9 +61,11 @@ if workflow.overwrite_configfiles:
     _files = ", ".join(map(str, workflow.overwrite_configfiles))
     logger.info(f"mbphase: the sweep is {_files} (it replaces config.yaml)")
 
-# Our checks first: their messages name the experiment, the key, the value
-# and what is allowed. Then Snakemake's schema validation, which fills in the
-# schema's defaults. Snakemake's YAML loading keeps the last of two equal
+# check_config validates the config against the schema (and fills in its
+# defaults) with messages that name the experiment, the key, the value and
+# what is allowed; it is the schema of load_schema, completed by the run
+# options' declarations, which Snakemake's validate (a file only) cannot
+# read. Snakemake's YAML loading keeps the last of two equal
 # keys, which would hide a duplicated experiment name: the files are read
 # again, strictly.
 try:
@@ -58,9 +77,8 @@ try:
     EXPERIMENTS = check_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"mbphase: invalid config: {exc}")
-validate(config, str(SCHEMA_PATH))
 for _name in EXPERIMENTS:
-    if not EXPERIMENT_NAME.fullmatch(_name):
+    if not names.EXPERIMENT_NAME.fullmatch(_name):
         raise WorkflowError(
             f"mbphase: invalid config: experiment '{_name}': invalid name; allowed: "
             "letters, digits, '_' and '-', starting with a letter or digit "
@@ -92,7 +110,11 @@ shell.prefix(
 # ------------------------------------------------------------------ sources
 
 # The package's source files are inputs of the rules that run them, so that
-# editing the code reruns exactly the jobs it can affect.
+# editing the code reruns exactly the jobs it can affect. The folders are the
+# layers: a run's rows depend on sim/ only (its hash is mbphase.CODE_VERSION,
+# which also keys Numba's cache); the pipeline/, analysis/ and plots/ steps
+# on their own folder, the layers below it and the top-level modules (the
+# command line and the names).
 PACKAGE_DIR = Path(mbphase.__file__).resolve().parent
 
 
@@ -103,88 +125,36 @@ def _relative(path):
         return path.as_posix()
 
 
-def _sources(*patterns, exclude=()):
+def sources(*folders):
+    """The source files of some package folders ('' for the top-level modules)."""
     found = set()
-    for pattern in patterns:
-        found.update(PACKAGE_DIR.glob(pattern))
-    skip = set()
-    for pattern in exclude:
-        skip.update(PACKAGE_DIR.glob(pattern))
-    return sorted(_relative(p) for p in found - skip)
+    for folder in folders:
+        found.update(
+            PACKAGE_DIR.joinpath(folder).glob("*.py" if folder == "" else "**/*.py")
+        )
+    return sorted(_relative(p) for p in found)
 
 
-# Post-processing modules never touch a run (mbphase.CODE_VERSION, which also
-# keys Numba's cache, leaves out the same three); warmup and layout serve the
-# workflow only.
-_POST_PROCESSING = ("analysis/**/*.py", "plots.py", "aggregate.py")
-_NOT_SIMULATION = _POST_PROCESSING + ("warmup.py", "layout.py")
-KERNEL_MODULES = {
-    "discrete": ("greedy.py", "greedy_bits.py"),
-    "continuous": ("sgd.py",),
-}
-# Numba's cache is keyed by the hash of the simulation sources: the compile
-# step depends on them (and on its own module).
-COMPILE_SOURCES = _sources("**/*.py", exclude=_POST_PROCESSING)
-AGGREGATE_SOURCES = _sources(
-    "aggregate.py", "layout.py", "storage.py", "schema.py", "cli.py"
-)
-ANALYSIS_SOURCES = _sources("analysis/**/*.py", "storage.py", "schema.py", "cli.py")
-PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "cli.py")
+COMPILE_SOURCES = sources("sim", "pipeline")
+AGGREGATE_SOURCES = sources("", "sim", "pipeline")
+ANALYSIS_SOURCES = sources("", "sim", "pipeline", "analysis")
+PLOT_SOURCES = sources("", "analysis", "plots")
+KERNEL_MODULES = kernel_modules(MODELS)
 
 
-_TRAIN_SOURCES = {
-    weights: _sources(
-        "**/*.py",
-        exclude=_NOT_SIMULATION
-        + tuple(f for w, fs in KERNEL_MODULES.items() if w != weights for f in fs),
-    )
-    for weights in KERNEL_MODULES
-}
-
-
+@functools.cache
 def train_sources(experiment):
-    """The simulation sources, without the kernel of the other weight type."""
-    return _TRAIN_SOURCES[EXPERIMENTS[experiment].options.get("weights")]
+    """The simulation sources, what a run's rows depend on, without the
+    kernels that the experiment's model never runs (the kernel registry)."""
+    exp = EXPERIMENTS[experiment]
+    p = exp.params(exp.points[0])
+    unused = KERNEL_MODULES - kernel_modules({(p.architecture, p.weights)})
+    return [f for f in sources("sim") if Path(f).stem not in unused]
 
 
 # ------------------------------------------------------------------ paths
 
-RUN_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.parquet"
-TRAJECTORY_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.trajectory.parquet"
-COMPILE_FLAG = "results/numba_compiled.json"
-RUNS_TABLE = "results/tables/{experiment}/runs.parquet"
-TRAJECTORIES_TABLE = "results/tables/{experiment}/trajectories.parquet"
-ANALYSIS_TABLE = "results/analysis/{experiment}/{table}.parquet"
-FIGURE = "results/figures/{figure}.{fmt}"
-
-# The tables of mbphase.analysis.TABLES (named here rather than imported:
-# importing the analysis would add seconds to every parse;
-# tests/test_workflow.py checks that the names agree).
-ANALYSIS_TABLES = (
-    "psucc",
-    "critical",
-    "power_law",
-    "collapse",
-    "overlap",
-    "overlap_jump",
-    "bimodality",
-    "overlap_hist",
-    "solve_time",
-    "test_error",
-    "t_eff",
-    "metropolis_energy",
-)
-# The figures of mbphase.plots.FIGURES: name -> report category.
-FIGURES = {
-    "fig1_psucc": "1. Success probability",
-    "fig2_collapse": "2. Finite-size-scaling collapse",
-    "fig3_mc_scaling": "3. Critical mini-batch size",
-    "fig4_test_error": "4. Test error",
-    "fig5_solve_time": "5. Time to solution",
-    "fig6_overlap_hist": "6. Overlap histograms",
-    "fig7_t_eff": "7. Effective temperature",
-}
-FIGURE_FORMATS = ("png", "pdf")
+# The path templates, tables and figures are those of mbphase.names.
 
 
 def run_wildcards(exp, point, first, stop):
@@ -216,25 +186,24 @@ def all_targets():
         + train_outputs(TRAJECTORY_FILE)
         + expand(RUNS_TABLE, experiment=EXPERIMENTS)
         + expand(TRAJECTORIES_TABLE, experiment=EXPERIMENTS)
-        + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=ANALYSIS_TABLES)
-        + expand(FIGURE, figure=FIGURES, fmt=FIGURE_FORMATS)
+        + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES)
+        + expand(FIGURE, figure=FIGURES, fmt=names.FIGURE_FORMATS)
     )
 
 
-def analysis_tables(wildcards):
-    return expand(
-        ANALYSIS_TABLE, experiment=wildcards.experiment, table=ANALYSIS_TABLES
-    )
-
-
-def figure(name, fmt):
-    """A figure file, declared for the report with its caption."""
-    return report(
-        FIGURE.format(figure=name, fmt=fmt),
-        caption=f"../report/{name}.rst",
-        category=FIGURES[name],
-        labels={"figure": name, "format": fmt.upper()},
-    )
+def figure_outputs():
+    """The plot rule's outputs: every figure in every format, declared for
+    the report with its caption and category, named <figure>_<format>."""
+    return {
+        f"{name}_{fmt}": report(
+            FIGURE.format(figure=name, fmt=fmt),
+            caption=f"../report/{name}.rst",
+            category=figure.category,
+            labels={"figure": name, "format": fmt.upper()},
+        )
+        for name, figure in FIGURES.items()
+        for fmt in names.FIGURE_FORMATS
+    }
 
 
 def directories(files):

@@ -28,9 +28,9 @@ rule train:
         runs=RUN_FILE,
         trajectory=TRAJECTORY_FILE,
     log:
-        "results/logs/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.log",
+        f"results/logs/train/{names.JOB}.log",
     benchmark:
-        "results/benchmarks/train/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.tsv"
+        f"results/benchmarks/train/{names.JOB}.tsv"
     conda:
         "../../envs/mbphase.yaml"
     threads: config["threads"]

@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from mbphase.schema import PARAM_COLUMNS
+from mbphase.sim.schema import PARAM_COLUMNS
 
 # Columns every analysis needs to tell experiments and sizes apart.
 IDENTITY_COLUMNS = ("experiment", "size_key", "size")

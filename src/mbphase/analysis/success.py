@@ -51,7 +51,7 @@ def psucc_table(runs: pd.DataFrame, z: float = Z95) -> pd.DataFrame:
     Parameters
     ----------
     runs : DataFrame
-        The run table (:mod:`mbphase.schema`); needs experiment, size_key,
+        The run table (:mod:`mbphase.sim.schema`); needs experiment, size_key,
         size, m, seed, success and status.
     z : float
         Normal quantile of the Wilson interval (default 95%).

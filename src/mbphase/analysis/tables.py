@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mbphase import names
 from mbphase.analysis.collapse import collapse_table
 from mbphase.analysis.critical import critical_m, power_law
 from mbphase.analysis.order import bimodality_table, overlap_curve, overlap_histograms, overlap_jump
@@ -18,21 +19,8 @@ from mbphase.analysis.success import psucc_table
 from mbphase.analysis.temperature import effective_temperature
 from mbphase.analysis.timing import solve_time_table, test_error_table
 
-# Table name -> what it holds; also the file stem of its Parquet file.
-TABLES = {
-    "psucc": "P_succ per (experiment, size, m) with Wilson 95% intervals",
-    "critical": "m_c per (experiment, size) with bootstrap errors over seeds",
-    "power_law": "fit m_c = A size^b per experiment",
-    "collapse": "finite-size-scaling collapse parameters and quality S",
-    "overlap": "mean final overlap q per (experiment, size, m)",
-    "overlap_jump": "largest jump of the mean overlap between consecutive m",
-    "bimodality": "bimodality coefficient of q at the m nearest m_c",
-    "overlap_hist": "histograms of q per (experiment, size, m)",
-    "solve_time": "median time to solution of solved runs, bootstrap interval",
-    "test_error": "mean test error over seeds per (experiment, size, m)",
-    "t_eff": "effective temperature T_eff(m) of greedy finite-data runs",
-    "metropolis_energy": "Metropolis baseline energy E(T) used for T_eff",
-}
+# The tables analyse() builds, in this order (declared in mbphase.names).
+TABLES = names.TABLES
 
 
 def analyse(
@@ -46,7 +34,7 @@ def analyse(
     Parameters
     ----------
     runs : DataFrame
-        Rows of the run table (:mod:`mbphase.schema`), one experiment or
+        Rows of the run table (:mod:`mbphase.sim.schema`), one experiment or
         several; T_eff needs the Metropolis baseline runs in the same input.
     n_boot : int
         Bootstrap replicates (m_c, median t_solve, T_eff).

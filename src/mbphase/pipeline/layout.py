@@ -1,16 +1,12 @@
-"""How the workflow names its files: the few conventions that the Snakemake
-rules and the ``mbphase aggregate`` command must agree on.
+"""How the wildcards of the path templates of :mod:`mbphase.names` are
+filled: the conventions that the Snakemake rules and the ``mbphase
+aggregate`` command must agree on.
 
 Kept free of heavy imports (no NumPy, no Numba): the workflow reads it while
 it parses the config.
 """
 
 from __future__ import annotations
-
-import re
-
-# Experiment names become directory names: letters, digits, '_' and '-'.
-EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def format_temperature(temperature: float) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, arrow_schema, file_metadata
+from ..sim.schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, arrow_schema, file_metadata
 
 
 class DamagedFileError(RuntimeError):

@@ -22,8 +22,6 @@ from numba import njit, uint64
 # dynamics and test streams drive the kernels.
 STREAMS = ("teacher", "init", "data", "dynamics", "test")
 
-_MASK = (1 << 64) - 1
-
 
 def seed_sequence(base_seed: int, seed: int) -> np.random.SeedSequence:
     """The root of every stream of one run."""
@@ -87,47 +85,3 @@ def normal(s):
     u1 = 1.0 - uniform(s)  # in (0, 1], safe for log
     u2 = uniform(s)
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
-@njit(cache=True)
-def fill_signs(s, out):
-    """Fill the float64 array ``out`` (any shape, C order) with uniform +-1,
-    one random bit per entry, 64 entries per draw."""
-    flat = out.reshape(-1)
-    n = flat.size
-    i = 0
-    while i < n:
-        bits = next_u64(s)
-        j = 0
-        while j < 64 and i < n:
-            flat[i] = 1.0 if (bits >> uint64(j)) & uint64(1) else -1.0
-            i += 1
-            j += 1
-
-
-@njit(cache=True)
-def fill_normal(s, out):
-    """Fill the float64 array ``out`` with standard normal deviates."""
-    flat = out.reshape(-1)
-    for i in range(flat.size):
-        flat[i] = normal(s)
-
-
-def xoshiro_reference(state: list[int], n: int) -> list[int]:
-    """Pure-Python xoshiro256** (for tests): ``n`` outputs from ``state``."""
-    s = [int(v) & _MASK for v in state]
-
-    def rotl(x, k):
-        return ((x << k) | (x >> (64 - k))) & _MASK
-
-    out = []
-    for _ in range(n):
-        out.append((rotl((s[1] * 5) & _MASK, 7) * 9) & _MASK)
-        t = (s[1] << 17) & _MASK
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = rotl(s[3], 45)
-    return out

@@ -11,35 +11,15 @@ import json
 
 import pyarrow as pa
 
+from .params import OPTIONS, TYPES
+
 SCHEMA_VERSION = 1
 METADATA_KEY = b"mbphase"
 
-# Parameter columns: every field of RunParams (N with its default filled in).
-PARAM_COLUMNS = {
-    "architecture": (pa.string(), "student architecture: sparse | dense"),
-    "weights": (pa.string(), "student weights: discrete | continuous"),
-    "topology": (pa.string(), "teacher wiring: tree | random"),
-    "task": (pa.string(), "output rule: committee | parity"),
-    "K": (pa.int64(), "hidden units"),
-    "d": (pa.int64(), "inputs per teacher hidden unit"),
-    "N": (pa.int64(), "inputs"),
-    "inputs": (pa.string(), "input distribution: binary | gaussian"),
-    "data": (pa.string(), "data regime: online | finite"),
-    "train_size": (pa.int64(), "training-set size P (finite regime; null when online)"),
-    "m": (pa.int64(), "mini-batch size, patterns"),
-    "refresh": (pa.string(), "greedy mini-batch refresh: sweep | proposal"),
-    "order": (pa.string(), "greedy proposal order: random | sequential"),
-    "temperature": (pa.float64(), "Metropolis temperature on the mini-batch energy (0 = greedy)"),
-    "max_sweeps": (pa.int64(), "greedy sweep budget"),
-    "lr": (pa.float64(), "SGD learning rate"),
-    "loss": (pa.string(), "SGD loss: mse | logistic"),
-    "max_steps": (pa.int64(), "SGD step budget"),
-    "eval_every": (pa.int64(), "SGD steps between test-error evaluations"),
-    "success_threshold": (pa.float64(), "continuous students: success iff test error <= this"),
-    "n_test": (pa.int64(), "test patterns for gen_error"),
-    "trajectory_points": (pa.int64(), "log-spaced trajectory samples (0 = none)"),
-    "stop_at_success": (pa.bool_(), "whether a run stops at its first success"),
-}
+# Parameter columns: every option of RunParams (N with its default filled
+# in), typed and documented by its declaration.
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+PARAM_COLUMNS = {name: (_ARROW_TYPES[TYPES[name]], option.column_doc()) for name, option in OPTIONS.items()}
 
 ID_COLUMNS = {
     "experiment": (pa.string(), "experiment name in the config"),

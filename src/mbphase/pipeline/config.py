@@ -2,7 +2,7 @@
 
 A config names experiments; each is one model and teacher swept over sizes,
 a grid of mini-batch sizes and seeds (schema: ``config.schema.yaml`` beside
-this file, the single source of truth, also used by the Snakemake workflow).
+this file, completed by the run options' declarations: :func:`load_schema`).
 Validation runs in full before any work: the JSON schema first, translated
 into messages that name the experiment, the key, the value and what is
 allowed; then every point is built as :class:`RunParams`, so cross-field
@@ -18,10 +18,9 @@ from typing import Any, Iterator
 import jsonschema
 import yaml
 
-from .params import FIELDS, ParamError, RunParams, make_params, suggest
+from ..sim.params import FIELDS, ParamError, RunParams, make_params, option_schema, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
-EXPERIMENT_KEYS = ("description", "size_key", "sizes", "m", "m_per_size", "metropolis_temperatures", "seeds", "seeds_per_job", "mem_mb", "runtime")
 
 
 class ConfigError(ValueError):
@@ -57,8 +56,14 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def load_schema() -> dict:
+    """The config's JSON schema: the file, with the properties of every run
+    option (declared once, on RunParams) in ``options`` and ``experiment``."""
     with open(SCHEMA_PATH) as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    options = option_schema()
+    schema["definitions"]["options"]["properties"] = options
+    schema["definitions"]["experiment"]["properties"] = {**options, **schema["definitions"]["experiment"]["properties"]}
+    return schema
 
 
 def _where(path) -> str:

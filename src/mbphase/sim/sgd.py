@@ -49,7 +49,7 @@ from .observables import (
     I_TRAIN,
     overlap,
 )
-from .patterns import draw_labelled, draw_pattern, next_finite_batch
+from .patterns import draw_labelled, draw_pattern, next_finite_batch, training_set
 from .teacher import COMMITTEE, sign, sign_network_output
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -235,12 +235,7 @@ def sgd_one(
     G = np.empty((K, m))
     D = np.empty((K, m))
     finite_data = train_size > 0
-    Xtr = np.empty((n_inputs, train_size))
-    ytr = np.empty(train_size)
-    perm = np.arange(train_size)
-    cursor = train_size  # forces a shuffle before the first batch
-    if finite_data:
-        draw_labelled(data_state, gaussian, T, t_fields, task, Xtr, ytr)
+    Xtr, ytr, perm, cursor = training_set(data_state, gaussian, T, t_fields, task, n_inputs, train_size)
 
     traj[:, :] = np.nan
     next_sample = 0

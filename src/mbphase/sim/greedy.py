@@ -17,26 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .observables import (
-    I_ACC,
-    I_E_LATE,
-    I_EVALS,
-    I_GEN,
-    I_LOSS,
-    I_METHOD,
-    I_Q,
-    I_Q_LATE,
-    I_STATUS,
-    I_SUCCESS,
-    I_T_RUN,
-    I_T_SOLVE,
-    I_TRAIN,
-    METHOD_NONE,
-    overlap,
-    success_method,
-    test_error_sign,
-)
-from .patterns import draw_labelled, next_finite_batch
+from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
+from .observables import overlap, success_method
+from .patterns import draw_labelled, next_finite_batch, training_set
 from .rng import randbelow, uniform
 from .teacher import COMMITTEE, sign, sign_network_output
 
@@ -122,41 +105,6 @@ def set_error(W, w_inputs, task, X, y):
 
 
 @njit(cache=True)
-def record_sample(row, sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test, test_state, accepted, proposals):
-    """One trajectory sample into ``row``: (t, q, test error, acceptance rate
-    of the ``accepted`` / ``proposals`` flips since the previous sample)."""
-    row[0] = sweep
-    row[1] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
-    row[2] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
-    row[3] = accepted / proposals
-
-
-@njit(cache=True)
-def write_scalars(
-    scalars, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state,
-    t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
-):
-    """The observables of a finished greedy run (observables.SCALARS), shared
-    by the general and the bit-packed kernels. Stationary averages are NaN
-    for a run that stopped early at its success."""
-    stopped_early = stop_at_success and t_solve == t_solve and sweep < max_sweeps
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
-    scalars[I_SUCCESS] = 1.0 if method != METHOD_NONE else 0.0
-    scalars[I_METHOD] = method
-    scalars[I_T_SOLVE] = t_solve
-    scalars[I_T_RUN] = sweep
-    scalars[I_Q] = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
-    scalars[I_GEN] = test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
-    scalars[I_TRAIN] = errors / m if sweep > 0 else np.nan
-    scalars[I_ACC] = accepted / proposals if proposals > 0 else np.nan
-    scalars[I_LOSS] = np.nan
-    scalars[I_Q_LATE] = q_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_E_LATE] = e_sum / n_late if n_late > 0 and not stopped_early else np.nan
-    scalars[I_EVALS] = float(proposals) * m
-    scalars[I_STATUS] = 0.0
-
-
-@njit(cache=True)
 def greedy_one(
     T, t_fields, task, n_inputs, W, w_inputs, ternary, dense, check_function, gaussian,
     m, train_size, refresh_proposal, sequential, temperature, max_sweeps,
@@ -180,30 +128,14 @@ def greedy_one(
     S = np.empty((K, m))
     C = np.empty(m)
     finite = train_size > 0
-    Xtr = np.empty((n_inputs, train_size))
-    ytr = np.empty(train_size)
-    perm = np.arange(train_size)
-    cursor = train_size  # forces a shuffle before the first batch
-    if finite:
-        draw_labelled(data_state, gaussian, T, t_fields, task, Xtr, ytr)
+    Xtr, ytr, perm, cursor = training_set(data_state, gaussian, T, t_fields, task, n_inputs, train_size)
 
-    traj[:, :] = np.nan
-    next_sample = 0
     accepted = 0
-    accepted_at_sample = 0
     proposals = 0
-    proposals_at_sample = 0
-    t_solve = np.nan
-    q_sum = 0.0
-    e_sum = 0.0
-    n_late = 0
-    late_start = max_sweeps // 2 + 1
     errors = 0
     sweep = 0
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state)
-    if method != METHOD_NONE:
-        t_solve = 0.0
-    while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
+    st = loop_state(traj, success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state))
+    while running(st, sweep, max_sweeps, stop_at_success):
         sweep += 1
         for p in range(n_weights):
             if p == 0 or refresh_proposal:
@@ -226,33 +158,18 @@ def greedy_one(
                 apply_flip(k, row, delta, task, X, H, S, C)
                 errors += dE
                 accepted += 1
-        if t_solve != t_solve:
+        if unsolved(st):
             # A functional comparison is worth its cost only once the
             # mini-batch is learnt perfectly (the teacher's function has
             # zero energy on every batch).
             method = success_method(W, w_inputs, T, t_fields, task, n_inputs, dense, check_function and errors == 0, gaussian, n_test, test_state)
-            if method != METHOD_NONE:
-                t_solve = float(sweep)
-        if sweep >= late_start:
-            q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
-            if finite:
-                e_sum += set_error(W, w_inputs, task, Xtr, ytr) / train_size
-            else:
-                e_sum += errors / m
-            n_late += 1
-        if next_sample < traj_times.size and sweep == traj_times[next_sample]:
-            record_sample(
-                traj[next_sample], sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test,
-                test_state, accepted - accepted_at_sample, proposals - proposals_at_sample,
-            )
-            accepted_at_sample = accepted
-            proposals_at_sample = proposals
-            next_sample += 1
+            mark_if_solved(st, method, sweep)
+        if is_late(sweep, max_sweeps):
+            q = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
+            add_late(st, q, set_error(W, w_inputs, task, Xtr, ytr) / train_size if finite else errors / m)
+        sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test, test_state, accepted, proposals)
 
-    write_scalars(
-        scalars, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state,
-        t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
-    )
+    write_scalars(scalars, st, W, w_inputs, T, t_fields, task, n_inputs, dense, check_function, gaussian, n_test, test_state, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals)
 
 
 @njit(cache=True, parallel=True)

@@ -50,6 +50,19 @@ def draw_labelled(state, gaussian, teacher_w, teacher_fields, task, X, y):
 
 
 @njit(cache=True)
+def training_set(state, gaussian, teacher_w, teacher_fields, task, n_inputs, train_size):
+    """The finite regime's training set (Xtr (N, P), ytr (P,)), drawn if
+    ``train_size`` > 0 (empty otherwise), with the visiting order ``perm``
+    and a cursor at its end, which forces a shuffle before the first batch
+    (see :func:`next_finite_batch`)."""
+    Xtr = np.empty((n_inputs, train_size))
+    ytr = np.empty(train_size)
+    if train_size > 0:
+        draw_labelled(state, gaussian, teacher_w, teacher_fields, task, Xtr, ytr)
+    return Xtr, ytr, np.arange(train_size), train_size
+
+
+@njit(cache=True)
 def shuffle(state, perm):
     """Fisher-Yates shuffle of ``perm`` in place."""
     for i in range(perm.size - 1, 0, -1):
@@ -77,9 +90,3 @@ def next_finite_batch(state, Xtr, ytr, perm, cursor, X, y):
             X[i, mu] = Xtr[i, src]
         y[mu] = ytr[src]
     return cursor + m
-
-
-def initial_perm(train_size: int) -> np.ndarray:
-    """The visiting order before the first shuffle; a cursor at the end forces
-    a shuffle before the first batch."""
-    return np.arange(train_size, dtype=np.int64)

@@ -114,6 +114,20 @@ def overlap(W, w_inputs, T, t_fields, n_inputs, task, dense):
 
 
 @njit(cache=True)
+def sign_match(u, v):
+    """+1 if the vectors ``u`` and ``v`` are equal, -1 if ``u`` equals
+    ``-v``, 0 otherwise."""
+    same = True
+    neg = True
+    for i in range(u.size):
+        if u[i] != v[i]:
+            same = False
+        if u[i] != -v[i]:
+            neg = False
+    return 1 if same else (-1 if neg else 0)
+
+
+@njit(cache=True)
 def unit_match(W, w_inputs, T, t_fields, n_inputs):
     """M[a, b] = +1 if student unit a equals teacher unit b as a vector in
     input space, -1 if it equals its negation, 0 otherwise."""
@@ -123,14 +137,7 @@ def unit_match(W, w_inputs, T, t_fields, n_inputs):
     M = np.zeros((K, B.shape[0]), dtype=np.int64)
     for a in range(K):
         for b in range(B.shape[0]):
-            same = True
-            neg = True
-            for i in range(n_inputs):
-                if A[a, i] != B[b, i]:
-                    same = False
-                if A[a, i] != -B[b, i]:
-                    neg = False
-            M[a, b] = 1 if same else (-1 if neg else 0)
+            M[a, b] = sign_match(A[a], B[b])
     return M
 
 
@@ -138,7 +145,7 @@ def unit_match(W, w_inputs, T, t_fields, n_inputs):
 def exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
     """Whether a discrete student computes exactly the teacher's function,
     decided from the weights (exact for sign units with odd teacher fields;
-    tests/test_success_exact.py checks it by enumerating inputs).
+    tests/test_observables.py checks it against enumerating the inputs).
 
     Committee: each student unit equals its teacher unit. Parity: each equals
     its teacher unit up to sign, with an even number of minus signs. Sparse

@@ -6,7 +6,7 @@ every file of an experiment and refuses to produce a table that is smaller
 or less consistent than the experiment says it should be:
 
 - a file that cannot be read, is truncated or has another schema version
-  stops it (:class:`mbphase.storage.DamagedFileError`);
+  stops it (:class:`mbphase.pipeline.storage.DamagedFileError`);
 - so does a file whose rows are not the ones its name promises (another
   experiment, point or base seed, missing or extra seeds), and a point whose
   files disagree on a parameter (for instance ``max_sweeps`` changed between
@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .layout import fill_template, format_temperature
-from .schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
+from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .storage import atomic_write_table, read_checked
 
 POINT_KEYS = ("size", "m", "temperature")
@@ -108,7 +108,7 @@ class Spec:
 
     def files(self, runs_template: str, trajectory_template: str | None = None) -> list[RunFile]:
         """Every run file, from path templates with the fields of
-        :func:`mbphase.layout.fill_template`."""
+        :func:`mbphase.pipeline.layout.fill_template`."""
         out = []
         for size, m, t in self.points:
             for first, stop in self.blocks:
@@ -269,7 +269,7 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
 
 
 def _to_arrow(df: pd.DataFrame, columns: dict, kind: str) -> pa.Table:
-    from .schema import arrow_schema
+    from ..sim.schema import arrow_schema
 
     schema = arrow_schema(columns, kind)
     # Column by column, so that a nullable integer column read back as float

@@ -1,5 +1,5 @@
 """Bit-packed greedy/Metropolis dynamics for sparse +-1 students on binary
-inputs: the runs of :func:`mbphase.greedy.greedy_one`, bit for bit (same
+inputs: the runs of :func:`mbphase.sim.greedy.greedy_one`, bit for bit (same
 weights, scalars and trajectory for the same streams), with 64 patterns per
 machine word.
 
@@ -25,12 +25,12 @@ word's flags, committee counter, pivots and correctness: O(m / 64) word
 operations either way.
 
 Patterns are taken from the data stream exactly as
-:func:`mbphase.patterns.draw_pattern` takes them (pattern-major, ``ceil(N /
+:func:`mbphase.sim.patterns.draw_pattern` takes them (pattern-major, ``ceil(N /
 64)`` draws per pattern, bit ``i % 64`` of draw ``i // 64`` is input ``i``);
 each block of 64 patterns is turned input-major by 64 x 64 bit-matrix
 transposes. The finite regime draws the training set the same way and cuts
 batches with the same shuffle and cursor as
-:func:`mbphase.patterns.next_finite_batch`. The dynamics stream is used as in
+:func:`mbphase.sim.patterns.next_finite_batch`. The dynamics stream is used as in
 greedy_one: ``randbelow(n_weights)`` per proposal in random order, and
 ``uniform()`` only when ``temperature > 0`` and ``dE > 0``.
 
@@ -53,11 +53,12 @@ import numpy as np
 from numba import njit, prange, types, uint64
 from numba.extending import intrinsic
 
-from .greedy import record_sample, write_scalars
+from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import (
     METHOD_NONE,
     METHOD_WEIGHTS,
     overlap,
+    sign_match,
     success_method,
 )
 from .patterns import shuffle
@@ -74,7 +75,7 @@ MAX_PLANES = 11
 
 
 def bits_eligible(p) -> bool:
-    """Whether :class:`mbphase.params.RunParams` ``p`` is a model this kernel
+    """Whether :class:`mbphase.sim.params.RunParams` ``p`` is a model this kernel
     runs: a sparse discrete (+-1) student on binary inputs with odd d (the
     fields then never vanish), d and K within the counters' range."""
     return (
@@ -558,19 +559,13 @@ def sparse_exact_success(W, T, task):
     units' inputs (w_inputs == t_fields, distinct within a unit): unit k
     matches iff W[k] == T[k] (committee), or W[k] == +-T[k] with an even
     number of minus signs (parity)."""
-    K, F = W.shape
+    K = W.shape[0]
     minus = 0
     for k in range(K):
-        same = True
-        neg = True
-        for j in range(F):
-            if W[k, j] != T[k, j]:
-                same = False
-            if W[k, j] != -T[k, j]:
-                neg = False
-        if same:
+        match = sign_match(W[k], T[k])
+        if match == 1:
             continue
-        if neg and task == PARITY:
+        if match == -1 and task == PARITY:
             minus += 1
             continue
         return False
@@ -613,7 +608,7 @@ def greedy_bits_one(
     stop_at_success, n_test, traj_times, data_state, dyn_state, test_state,
     scalars, traj,
 ):
-    """:func:`mbphase.greedy.greedy_one` for a +-1 student (odd fan-in) on
+    """:func:`mbphase.sim.greedy.greedy_one` for a +-1 student (odd fan-in) on
     binary inputs: the same arguments without ``ternary``, ``dense`` and
     ``gaussian`` (all False here), the same draws from the three streams and
     the same outputs (W (K, F) in place, ``scalars``, ``traj``)."""
@@ -669,23 +664,12 @@ def greedy_bits_one(
         for w in range(nwt):
             ytr_bits[w] &= mask_tr[w]
 
-    traj[:, :] = np.nan
-    next_sample = 0
+    st = loop_state(traj, success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state))
     accepted = 0
-    accepted_at_sample = 0
     proposals = 0
-    proposals_at_sample = 0
-    t_solve = np.nan
-    q_sum = 0.0
-    e_sum = 0.0
-    n_late = 0
-    late_start = max_sweeps // 2 + 1
     errors = 0
     sweep = 0
-    method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state)
-    if method != METHOD_NONE:
-        t_solve = 0.0
-    while sweep < max_sweeps and not (stop_at_success and t_solve == t_solve):
+    while running(st, sweep, max_sweeps, stop_at_success):
         sweep += 1
         for p in range(n_weights):
             if p == 0 or refresh_proposal:
@@ -713,7 +697,7 @@ def greedy_bits_one(
                 apply_flip_bits(X, row, fmask, k, K, nbu, nbc, task, ST, lay, nw)
                 errors += dE
                 accepted += 1
-        if t_solve != t_solve:
+        if unsolved(st):
             # As in greedy_one: the functional comparison only once the
             # mini-batch is learnt perfectly.
             if sparse_fast and sparse_exact_success(W, T, task):
@@ -722,35 +706,23 @@ def greedy_bits_one(
                 method = METHOD_NONE
             else:
                 method = success_method(W, w_inputs, T, t_fields, task, n_inputs, False, check_function and errors == 0, False, n_test, test_state)
-            if method != METHOD_NONE:
-                t_solve = float(sweep)
-        if sweep >= late_start:
+            mark_if_solved(st, method, sweep)
+        if is_late(sweep, max_sweeps):
             if sparse_fast:
-                q_sum += sparse_overlap(W, T, task)
+                q = sparse_overlap(W, T, task)
             else:
-                q_sum += overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
+                q = overlap(W, w_inputs, T, t_fields, n_inputs, task, False)
             if finite:
                 network_output_bits(rows, masks, K, F, task, Xtr, nwt, out_tr, scratch)
                 wrong = 0
                 for w in range(nwt):
                     wrong += popcount((out_tr[w] ^ ytr_bits[w]) & mask_tr[w])
-                e_sum += wrong / train_size
+                add_late(st, q, wrong / train_size)
             else:
-                e_sum += errors / m
-            n_late += 1
-        if next_sample < traj_times.size and sweep == traj_times[next_sample]:
-            record_sample(
-                traj[next_sample], sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test,
-                test_state, accepted - accepted_at_sample, proposals - proposals_at_sample,
-            )
-            accepted_at_sample = accepted
-            proposals_at_sample = proposals
-            next_sample += 1
+                add_late(st, q, errors / m)
+        sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, False, False, n_test, test_state, accepted, proposals)
 
-    write_scalars(
-        scalars, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state,
-        t_solve, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals, q_sum, e_sum, n_late,
-    )
+    write_scalars(scalars, st, W, w_inputs, T, t_fields, task, n_inputs, False, check_function, False, n_test, test_state, sweep, max_sweeps, stop_at_success, errors, m, accepted, proposals)
 
 
 @njit(cache=True, parallel=True)

@@ -22,25 +22,19 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from mbphase import names
 from mbphase.analysis.collapse import FORMS, add_scaled_x
 from mbphase.analysis.grouping import panel_keys
 
-FORMATS = ("png", "pdf")
+FORMATS = names.FIGURE_FORMATS
 DPI = 150
 
 M_LABEL = "mini-batch size m (patterns)"
 PSUCC_LABEL = "success probability $P_\\mathrm{succ}$"
 SIZE_AXIS_LABELS = {"d": "connectivity d (inputs per hidden unit)", "N": "number of inputs N"}
 
-FIGURES = {
-    "fig1_psucc": "P_succ against m, one curve per size, one panel per experiment",
-    "fig2_collapse": "P_succ against the scaled variable of the fitted collapse",
-    "fig3_mc_scaling": "m_c against size, log-log, with the fitted power law",
-    "fig4_test_error": "test error against m",
-    "fig5_solve_time": "median time to solution against m",
-    "fig6_overlap_hist": "histograms of the final overlap across the transition",
-    "fig7_t_eff": "effective temperature T_eff against m",
-}
+# The figures plot_all() draws (declared in mbphase.names).
+FIGURES = names.FIGURES
 
 
 # ----------------------------------------------------------------- helpers

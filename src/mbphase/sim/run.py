@@ -21,19 +21,13 @@ import numba
 import numpy as np
 import pandas as pd
 
-from . import CODE_VERSION, __version__
-from .greedy import greedy_many
-from .greedy_bits import bits_eligible, greedy_bits_many
-from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times, weights_decide_success
+from .. import CODE_VERSION, __version__
+from .kernels import kernel_for
+from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times
 from .params import RunParams
 from .rng import run_streams, xoshiro_state
 from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
-from .sgd import sgd_many
-from .teacher import make_teacher, task_code
-
-def code_version() -> str:
-    """Hash of the package's source files (see mbphase.CODE_VERSION)."""
-    return CODE_VERSION
+from .teacher import make_teacher
 
 
 @lru_cache(maxsize=1)
@@ -59,16 +53,6 @@ class SeedInputs:
     states: np.ndarray  # (S, 3, 4) uint64: data, dynamics, test streams
 
 
-def initial_student(p: RunParams, rng: np.random.Generator) -> np.ndarray:
-    """Initial weights, uniform over the allowed values (discrete: +-1 sparse,
-    {-1,0,+1} dense) or N(0, 1) (continuous)."""
-    shape = (p.K, p.fan_in)
-    if p.weights == "continuous":
-        return rng.standard_normal(shape)
-    values = np.array([-1.0, 1.0]) if p.architecture == "sparse" else np.array([-1.0, 0.0, 1.0])
-    return rng.choice(values, size=shape)
-
-
 def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInputs:
     """Draw teachers, initial students and kernel stream states for ``seeds``."""
     n = len(seeds)
@@ -80,6 +64,7 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         np.empty((n, 3, 4), dtype=np.uint64),
     )
     dense_inputs = np.tile(np.arange(p.n_inputs, dtype=np.int64), (p.K, 1))
+    initial_student = kernel_for(p).initial
     for i, seed in enumerate(seeds):
         streams = run_streams(base_seed, seed)
         teacher = make_teacher(p, streams["teacher"])
@@ -93,37 +78,18 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
 
 
 def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Call the kernel of the student's weight type; returns (scalars, traj)."""
+    """Run the kernel of ``p``'s model (see :mod:`mbphase.sim.kernels`) on
+    every seed of ``inputs``; returns (scalars, traj)."""
     n = inputs.student_weights.shape[0]
     scalars = np.full((n, len(SCALARS)), np.nan)
     traj = np.full((n, traj_times.size, TRAJ_FIELDS), np.nan)
-    train_size = p.train_size if p.data == "finite" else 0
-    common = (inputs.teacher_weights, inputs.teacher_fields, task_code(p.task), p.n_inputs, inputs.student_weights, inputs.student_inputs)
-    if bits_eligible(p):  # sparse +-1 student, binary inputs: bit-packed, same results
-        greedy_bits_many(
-            *common, not weights_decide_success(p.architecture, p.topology, p.K),
-            p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
-            p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
-        )
-    elif p.weights == "discrete":
-        greedy_many(
-            *common, p.architecture == "dense", p.architecture == "dense",
-            not weights_decide_success(p.architecture, p.topology, p.K), p.inputs == "gaussian",
-            p.m, train_size, p.refresh == "proposal", p.order == "sequential", p.temperature, p.max_sweeps,
-            p.stop_at_success, p.n_test, traj_times, inputs.states, scalars, traj,
-        )
-    else:
-        sgd_many(
-            *common, p.architecture == "dense", p.inputs == "gaussian", p.m, train_size, p.lr, p.loss == "logistic",
-            p.max_steps, p.eval_every, p.success_threshold, p.stop_at_success, p.n_test, traj_times,
-            inputs.states, scalars, traj,
-        )
+    kernel = kernel_for(p)
+    kernel.load()(**kernel.arguments(p, inputs, traj_times, scalars, traj))
     return scalars, traj
 
 
 def trajectory_times(p: RunParams) -> np.ndarray:
-    horizon = p.max_sweeps if p.weights == "discrete" else p.max_steps
-    return log_times(horizon, p.trajectory_points)
+    return log_times(getattr(p, kernel_for(p).budget), p.trajectory_points)
 
 
 def run_point(
@@ -198,7 +164,7 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
         "pattern_evals": evals,
         "schema_version": [SCHEMA_VERSION] * n,
         "mbphase_version": [__version__] * n,
-        "code_version": [code_version()] * n,
+        "code_version": [CODE_VERSION] * n,
         "versions": [package_versions()] * n,
         "job_seeds": [n] * n,
         "job_threads": [int(threads)] * n,
@@ -212,7 +178,7 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
 def trajectory_table(p, seeds, traj, experiment, size_key) -> pd.DataFrame:
     """Long table of the log-spaced samples actually reached."""
     rows = []
-    discrete = p.weights == "discrete"
+    discrete = kernel_for(p).budget == "max_sweeps"  # acceptance rates, not losses
     size = p.as_dict()[size_key]
     for i, seed in enumerate(seeds):
         for t, q, err, extra in traj[i]:
