@@ -13,7 +13,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Post-processing and workflow-only modules: they never change a run's rows,
 # so editing them changes neither the rows' code version nor the kernels.
-_POST_PROCESSING = ("analysis/", "plots.py", "aggregate.py", "layout.py", "warmup.py")
+_POST_PROCESSING = ("analysis/", "plots.py", "aggregate.py", "stale.py", "layout.py", "warmup.py")
 
 
 def _source_hash() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 ARCHITECTURES = ("sparse", "dense")
 WEIGHTS = ("discrete", "continuous")
@@ -110,6 +110,71 @@ _CHOICES = {
 _INTS = ("K", "d", "N", "train_size", "m", "max_sweeps", "max_steps", "eval_every", "n_test", "trajectory_points")
 _FLOATS = ("temperature", "lr", "success_threshold")
 
+MAX_INT64 = 2**63 - 1
+
+
+class Limit(NamedTuple):
+    """Allowed range of a numeric option: lo <= value <= hi, or strictly
+    above lo with ``lo_open`` (lr > 0), or strictly below hi with ``hi_open``."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, value) -> bool:
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = value < self.hi if self.hi_open else value <= self.hi
+        return above and below
+
+    def describe(self) -> str:
+        def show(x):
+            return str(x) if isinstance(x, int) else f"{x:g}"
+
+        return f"{'>' if self.lo_open else '>='} {show(self.lo)} and {'<' if self.hi_open else '<='} {show(self.hi)}"
+
+
+# The bounds of every numeric option, checked when a config is parsed (each
+# message names the key, the value and the limit), in one table: the run
+# options of RunParams, then the sweep keys of a config (experiment and
+# top-level keys, checked in mbphase.config; for list keys, every item).
+# Why these values: integers are stored as int64; a run holds N x m and
+# N x train_size pattern values at once (MAX_PATTERN_VALUES); budgets and
+# trajectory samples bound the run time and its arrays; the job count of a
+# whole sweep (MAX_JOBS) bounds the time Snakemake takes to build its DAG
+# (about 5 s per 10,000 jobs). README "Limits" documents them.
+LIMITS: dict[str, Limit] = {
+    # run options (fields of RunParams)
+    "K": Limit(1, 999),
+    "d": Limit(1, 100_000),
+    "N": Limit(1, 1_000_000),
+    "train_size": Limit(1, 10_000_000),
+    "m": Limit(1, 10_000_000),
+    "temperature": Limit(0, 1e6),
+    "max_sweeps": Limit(1, 100_000_000),
+    "lr": Limit(0, 1e6, lo_open=True),
+    "max_steps": Limit(1, 1_000_000_000),
+    "eval_every": Limit(1, 1_000_000_000),
+    "success_threshold": Limit(0, 1, hi_open=True),
+    "n_test": Limit(1, 100_000_000),
+    "trajectory_points": Limit(0, 10_000),
+    # sweep keys (mbphase.config)
+    "base_seed": Limit(0, MAX_INT64),
+    "threads": Limit(1, 1024),
+    "sizes": Limit(1, 1_000_000),
+    "m_per_size": Limit(0, 10_000, lo_open=True),
+    "metropolis_temperatures": Limit(0, 1e6, lo_open=True),
+    "seeds": Limit(1, 1_000_000),
+    "seeds_per_job": Limit(1, 100_000),
+    "mem_mb": Limit(1, 100_000_000),
+    "runtime": Limit(1, 1_000_000),
+}
+# Pattern values (inputs x patterns) one run holds at once, as N x m and
+# N x train_size: 10^8 float64 values are 800 MB per run computed at once.
+MAX_PATTERN_VALUES = 100_000_000
+# Training jobs of a whole sweep (all experiments, points and seed blocks).
+MAX_JOBS = 50_000
+
 
 def suggest(key: str, known) -> str:
     """A ' (did you mean ...?)' hint for a misspelt key, or ''."""
@@ -138,11 +203,13 @@ def make_params(values: Mapping[str, Any], where: str = "") -> RunParams:
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ParamError(key, value, " | ".join(_CHOICES[key]), where)
         if key in _INTS and not (_is_int(value) or (key in ("N", "train_size") and value is None)):
-            raise ParamError(key, value, "an integer", where)
+            raise ParamError(key, value, "an integer" + (" (written without a decimal point)" if isinstance(value, float) and value.is_integer() else ""), where)
         if key in _FLOATS and not (_is_number(value) and math.isfinite(value)):
             raise ParamError(key, value, "a finite number", where)
         if key == "stop_at_success" and not isinstance(value, bool):
             raise ParamError(key, value, "true | false", where)
+        if key in LIMITS and value is not None and not LIMITS[key].contains(value):
+            raise ParamError(key, value, f"{'an integer' if key in _INTS else 'a number'} {LIMITS[key].describe()} (limit)", where)
     params = RunParams(**{k: (float(v) if k in _FLOATS else v) for k, v in values.items()})
     validate(params, where)
     return params
@@ -174,6 +241,9 @@ def validate(p: RunParams, where: str = "") -> None:
     need(0 <= p.success_threshold < 1, "success_threshold", "a number in [0, 1)")
     need(p.n_test >= 1, "n_test", "an integer >= 1")
     need(p.trajectory_points >= 0, "trajectory_points", "an integer >= 0 (0 = no trajectory)")
+    need(p.n_inputs * p.m <= MAX_PATTERN_VALUES, "m", f"at most {MAX_PATTERN_VALUES // p.n_inputs} with N = {p.n_inputs} (limit: N x m <= {MAX_PATTERN_VALUES} pattern values held at once)")
+    if p.data == "finite":
+        need(p.n_inputs * p.train_size <= MAX_PATTERN_VALUES, "train_size", f"at most {MAX_PATTERN_VALUES // p.n_inputs} with N = {p.n_inputs} (limit: N x train_size <= {MAX_PATTERN_VALUES} pattern values held at once)")
     # Weight-based success is exact only when every student weight vector is
     # fixed by its unit's function. A dense committee of K >= 3 units reading
     # d = 1 input each is itself one majority unit, which other weight
