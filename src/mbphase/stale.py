@@ -90,13 +90,14 @@ def table_problems(path: str | Path, experiment, base_seed: int) -> tuple[dict[t
     """
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["size", "m", "temperature", "base_seed", "n_runs", *PARAM_KEYS])
     keys = ["size", "m", "temperature"]
+    columns = list(dict.fromkeys(keys + ["base_seed", "n_runs", *PARAM_KEYS]))
+    table = pq.read_table(path, columns=columns)
     configured = {(p.size, p.m, p.temperature): p for p in experiment.points}
     stale: dict[tuple, list] = {}
     other: list[str] = []
     by_point: dict[tuple, dict[str, set]] = {}
-    distinct = table.group_by(keys + ["base_seed", "n_runs", *PARAM_KEYS]).aggregate([]).to_pylist()
+    distinct = table.group_by(columns).aggregate([]).to_pylist()
     for row in distinct:
         point = (int(row["size"]), int(row["m"]), float(row["temperature"]))
         slot = by_point.setdefault(point, {k: set() for k in ("base_seed", "n_runs", *PARAM_KEYS)})
