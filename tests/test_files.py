@@ -22,7 +22,6 @@ from mbphase.analysis import write_tables
 from mbphase.params import make_params
 from mbphase.run import run_point
 from mbphase.warmup import write_record
-from synthetic import transition_runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,11 +119,10 @@ def test_a_really_full_disk_leaves_no_partial_file(runs, small_tmpfs, kind):
     assert list(target.iterdir()) == []
 
 
-def test_analyse_on_a_full_disk_fails_cleanly_and_leaves_no_table(small_tmpfs, tmp_path):
+def test_analyse_on_a_full_disk_fails_cleanly_and_leaves_no_table(runs, small_tmpfs, tmp_path):
     """Case 8: a 0-byte psucc.parquet was left behind."""
     runs_path = tmp_path / "runs.parquet"
-    table = transition_runs(sizes=(15,), n_seeds=4, rng_seed=0)
-    table.to_parquet(runs_path)
+    write_aggregate(_aggregate(*runs), runs_path, tmp_path / "traj.parquet")
     out = small_tmpfs / "analysis"
     (small_tmpfs / "ballast").write_bytes(b"\0" * (63 * 1024))
     done = subprocess.run([sys.executable, "-m", "mbphase", "analyse", "--runs", str(runs_path), "--out-dir", str(out), "--n-boot", "5"], capture_output=True, text=True)
