@@ -6,6 +6,9 @@
 # The rules live in workflow/rules/, the science in the mbphase package.
 
 
+include: "workflow/rules/preflight.smk"
+
+
 configfile: "config.yaml"
 
 

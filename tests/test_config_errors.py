@@ -320,3 +320,32 @@ def test_file_size_and_unreadable_files(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(binary)
+
+
+def test_the_readme_limits_table_is_the_limits_table():
+    """README "Limits" lists every entry of params.LIMITS with its values."""
+    import re
+    from pathlib import Path
+
+    from mbphase.config import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES
+    from mbphase.params import LIMITS, MAX_JOBS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Limits", 1)[1].split("\n## ", 1)[0]
+
+    def fmt(x):
+        return str(x) if isinstance(x, int) else f"{x:g}".replace("e+0", "e")
+
+    seen = set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        for key in re.findall(r"`(\w+)`", cells[0]):
+            if key in LIMITS:
+                lim = LIMITS[key]
+                assert cells[1] == f"{'> ' if lim.lo_open else ''}{fmt(lim.lo)} to {'< ' if lim.hi_open else ''}{fmt(lim.hi)}", (key, cells[1])
+                seen.add(key)
+    assert seen == set(LIMITS)
+    for number in (MAX_JOBS, MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, MAX_CONFIG_DEPTH):
+        assert f"at most {number} " in section or f"at most {number}|" in section.replace(" |", "|")

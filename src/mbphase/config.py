@@ -11,6 +11,7 @@ rules (odd ``d``, ``tree`` with ``N = K*d``, ...) fail here too.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import jsonschema
 import yaml
 
 from .layout import EXPERIMENT_NAME
-from .params import FIELDS, LIMITS, MAX_INT64, MAX_JOBS, ParamError, RunParams, make_params, suggest
+from .params import FIELDS, LIMITS, MAX_INT64, MAX_JOBS, ParamError, RunParams, make_params, show, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 EXPERIMENT_KEYS = ("description", "size_key", "sizes", "m", "m_per_size", "metropolis_temperatures", "seeds", "seeds_per_job", "mem_mb", "runtime")
@@ -47,6 +48,16 @@ class _StrictLoader(yaml.SafeLoader):
     the last one, which would hide a duplicated experiment name). Merge keys
     (``<<: *common``) work as in SafeLoader: keys written in the mapping
     override merged ones, and only the written keys must be unique."""
+
+    def construct_object(self, node, deep=False):
+        # A tag the value does not fit (`!!int abc`, `!!bool maybe`) makes
+        # PyYAML raise plain ValueError or KeyError: report it with its line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {show(node.value)} as {node.tag} ({exc})", node.start_mark) from None
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -137,44 +148,60 @@ def check_structure(config: Any) -> None:
                 raise ConfigError(f"{_path_text(path)}: invalid value {value}; allowed: a finite number (not NaN or infinite)")
             return 1
         if not isinstance(value, (dict, list)):
-            raise ConfigError(f"{_path_text(path)}: invalid value {value!r} (YAML type {type(value).__name__}); allowed: a string, number, boolean, list or mapping")
+            raise ConfigError(f"{_path_text(path)}: invalid value {show(value)} (YAML type {type(value).__name__}); allowed: a string, number, boolean, list or mapping")
         key = id(value)
         if key in active:
             raise ConfigError(f"{_path_text(path)}: a YAML alias refers to a mapping or list that contains it (a recursive config)")
         if key in sizes:
             return sizes[key]
         active.add(key)
-        total = 1
+        total, largest = 1, (0, None)
         if isinstance(value, dict):
             for k, v in value.items():
                 if not isinstance(k, str):
                     where = "experiments" if path == ["experiments"] else _path_text(path)
                     what = _YAML_NAMES.get(type(k), f"of type {type(k).__name__}")
-                    raise ConfigError(f"{where}: invalid name {k!r}: it is {what}, and names and keys must be strings; quote it ('{k}')")
-                total += visit(v, path + [k], depth + 1)
+                    raise ConfigError(f"{where}: invalid name {show(k)}: it is {what}, and names and keys must be strings; quote it ('{k}')")
+                n = visit(v, path + [k], depth + 1)
+                total, largest = total + n, max(largest, (n, path + [k]), key=lambda t: t[0])
         else:
             for i, v in enumerate(value):
-                total += visit(v, path + [i], depth + 1)
+                n = visit(v, path + [i], depth + 1)
+                total, largest = total + n, max(largest, (n, path + [i]), key=lambda t: t[0])
         active.discard(key)
         sizes[key] = total
         if total > MAX_CONFIG_VALUES:
-            raise ConfigError(f"{_path_text(path)}: holds more than the limit of {MAX_CONFIG_VALUES} values once YAML aliases are expanded ({total})")
+            raise ConfigError(
+                f"{_path_text(path)}: holds more than the limit of {MAX_CONFIG_VALUES} values once YAML aliases are expanded "
+                f"({total}; the largest part, {_path_text(largest[1])}, holds {largest[0]})"
+            )
         return total
 
     visit(config, [], 0)
 
 
+@functools.lru_cache(maxsize=1)
 def load_schema() -> dict:
+    """The config schema (parsed once; callers must not modify it)."""
     with open(SCHEMA_PATH) as fh:
         return yaml.safe_load(fh)
 
 
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema())
+
+
 def _where(path) -> str:
+    def dotted(parts):
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+        return text[1:] if text.startswith(".") else text
+
     parts = list(path)
-    if len(parts) >= 2 and parts[0] == "experiments":
-        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[2:])
-        return f"experiment '{parts[1]}'" + (f", key '{rest[1:]}'" if rest else "")
-    return "key '" + ".".join(str(p) for p in parts) + "'" if parts else "config"
+    if len(parts) >= 2 and parts[0] == "experiments" and isinstance(parts[1], str):
+        rest = dotted(parts[2:])
+        return f"experiment '{parts[1]}'" + (f", key '{rest}'" if rest else "")
+    return f"key '{dotted(parts)}'" if parts else "config"
 
 
 def _schema_message(err: jsonschema.ValidationError, schema: dict) -> str:
@@ -189,17 +216,17 @@ def _schema_message(err: jsonschema.ValidationError, schema: dict) -> str:
     if v == "required":
         return f"{where}: missing required key: {err.message.split(' is a required')[0]}"
     if v == "enum":
-        return f"{where}: invalid value {err.instance!r}; allowed: {' | '.join(map(str, err.validator_value))}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: {' | '.join(map(str, err.validator_value))}"
     if v == "type":
-        return f"{where}: invalid value {err.instance!r}; allowed: a value of type {err.validator_value}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a value of type {err.validator_value}"
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
-        return f"{where}: invalid value {err.instance!r}; allowed: a number {op} {err.validator_value}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a number {op} {err.validator_value}"
     if v in ("minItems", "minProperties"):
-        return f"{where}: invalid value {err.instance!r}; allowed: at least {err.validator_value} entr{'y' if err.validator_value == 1 else 'ies'} (it must not be empty)"
+        return f"{where}: invalid value {show(err.instance)}; allowed: at least {err.validator_value} entr{'y' if err.validator_value == 1 else 'ies'} (it must not be empty)"
     if v == "uniqueItems":
-        return f"{where}: invalid value {err.instance!r}; allowed: a list without repeated values"
-    return f"{where}: {err.message}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a list without repeated values"
+    return f"{where}: {show(err.instance)}: {err.validator} {show(err.validator_value)}"
 
 
 def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
@@ -257,12 +284,12 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
     options = {**defaults, **{k: v for k, v in exp.items() if k in FIELDS}}
     size_key = exp.get("size_key", "d" if options.get("architecture") == "sparse" else "N")
     if size_key in exp and size_key in FIELDS:
-        raise ConfigError(f"{where}, key '{size_key}': value {exp[size_key]!r} is set by 'sizes' (size_key is '{size_key}'); remove it")
+        raise ConfigError(f"{where}, key '{size_key}': value {show(exp[size_key])} is set by 'sizes' (size_key is '{size_key}'); remove it")
     if ("m" in exp) == ("m_per_size" in exp):
         raise ConfigError(f"{where}: keys 'm' and 'm_per_size': exactly one of them must be given (absolute mini-batch sizes, or multiples of the size)")
     temps = exp.get("metropolis_temperatures")
     if temps is not None and options.get("data", "online") != "finite":
-        raise ConfigError(f"{where}, key 'metropolis_temperatures': value {temps!r}; allowed only with data: finite (the baseline is Metropolis on the full training set)")
+        raise ConfigError(f"{where}, key 'metropolis_temperatures': value {show(temps)}; allowed only with data: finite (the baseline is Metropolis on the full training set)")
     if temps is not None and "train_size" not in options:
         raise ConfigError(f"{where}, key 'train_size': missing; required with data: finite")
     options.pop("temperature", None)
@@ -301,10 +328,10 @@ def _check_sweep_value(where: str, key: str, value: Any) -> None:
     for i, item in enumerate(value if isinstance(value, list) else [value]):
         label = f"{key}[{i}]" if isinstance(value, list) else key
         if key in _SWEEP_INTS and not (isinstance(item, int) and not isinstance(item, bool)):
-            raise ConfigError(f"{where}key '{label}': invalid value {item!r}; allowed: an integer (written without a decimal point)")
+            raise ConfigError(f"{where}key '{label}': invalid value {show(item)}; allowed: an integer (written without a decimal point)")
         if key in LIMITS and not LIMITS[key].contains(item):
             kind = "an integer" if key in _SWEEP_INTS else "a number"
-            raise ConfigError(f"{where}key '{label}': invalid value {item!r}; allowed: {kind} {LIMITS[key].describe()} (limit)")
+            raise ConfigError(f"{where}key '{label}': invalid value {show(item)}; allowed: {kind} {LIMITS[key].describe()} (limit)")
 
 
 def _check_sweep_keys(config: dict) -> None:
@@ -337,7 +364,7 @@ def check_config(config: dict) -> dict[str, Experiment]:
         raise ConfigError(f"the config must be a mapping with an 'experiments' key, got {type(config).__name__}")
     check_structure(config)
     schema = load_schema()
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         # The deepest error is the most specific (an unknown key inside an
         # experiment rather than "the experiment is invalid").

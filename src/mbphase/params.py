@@ -23,13 +23,20 @@ ORDERS = ("random", "sequential")
 LOSSES = ("mse", "logistic")
 
 
+def show(value: Any, limit: int = 120) -> str:
+    """repr(value), cut to about ``limit`` characters: a message must stay
+    readable when the value is a large list (a YAML alias expands to one)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class ParamError(ValueError):
     """An invalid parameter: names the key, the value and what is allowed."""
 
     def __init__(self, key: str, value: Any, allowed: str, where: str = ""):
         self.key, self.value, self.allowed, self.where = key, value, allowed, where
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}invalid value for '{key}': {value!r}; allowed: {allowed}")
+        super().__init__(f"{prefix}invalid value for '{key}': {show(value)}; allowed: {allowed}")
 
 
 @dataclasses.dataclass(frozen=True)

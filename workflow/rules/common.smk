@@ -118,7 +118,13 @@ KERNEL_MODULES = {
 # step depends on them (and on its own module).
 COMPILE_SOURCES = _sources("**/*.py", exclude=_POST_PROCESSING)
 AGGREGATE_SOURCES = _sources(
-    "aggregate.py", "stale.py", "params.py", "layout.py", "storage.py", "schema.py", "cli.py"
+    "aggregate.py",
+    "stale.py",
+    "params.py",
+    "layout.py",
+    "storage.py",
+    "schema.py",
+    "cli.py",
 )
 ANALYSIS_SOURCES = _sources("analysis/**/*.py", "storage.py", "schema.py", "cli.py")
 PLOT_SOURCES = _sources("plots.py", "analysis/**/*.py", "storage.py", "cli.py")
