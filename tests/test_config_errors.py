@@ -149,6 +149,7 @@ ISSUE_10_CASES = {
     "experiment name read as int": (_renamed(123), ["experiments", "invalid name 123", "an integer", "quote it"]),
     "experiment name read as bool": (_renamed(True), ["experiments", "invalid name True", "a boolean", "quote it"]),
     "experiment name read as null": (_renamed(None), ["experiments", "invalid name None", "null", "quote it"]),
+    "experiment name too long for a directory": (_renamed("x" * 101), ["invalid name", "at most 100 characters"]),
     "non-string key in defaults": (edited(["defaults"], {1: 2}), ["defaults", "invalid name 1", "strings"]),
     "a date value": (edited(["experiments", "sd", "description"], __import__("datetime").date(2024, 1, 1)), ["description", "date", "allowed"]),
     "base_seed 2**63": (edited(["base_seed"], 2**63), ["base_seed", "9223372036854775808", "64-bit", "9223372036854775807"]),
@@ -280,7 +281,7 @@ def test_an_alias_bomb_is_refused_fast_with_little_memory(tmp_path, levels):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     message = str(err.value)
-    assert "values once YAML aliases are expanded" in message and "limit of 100000" in message
+    assert "values once YAML aliases are expanded" in message and "limit of 20000" in message
     assert len(message) < 500 and seconds < 5 and peak < 20e6, (len(message), seconds, peak)
 
 
@@ -327,7 +328,7 @@ def test_the_readme_limits_table_is_the_limits_table():
     import re
     from pathlib import Path
 
-    from mbphase.config import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES
+    from mbphase.config import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES, MAX_NAME_LENGTH
     from mbphase.params import LIMITS, MAX_JOBS
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -347,5 +348,5 @@ def test_the_readme_limits_table_is_the_limits_table():
                 assert cells[1] == f"{'> ' if lim.lo_open else ''}{fmt(lim.lo)} to {'< ' if lim.hi_open else ''}{fmt(lim.hi)}", (key, cells[1])
                 seen.add(key)
     assert seen == set(LIMITS)
-    for number in (MAX_JOBS, MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, MAX_CONFIG_DEPTH):
+    for number in (MAX_JOBS, MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, MAX_CONFIG_DEPTH, MAX_NAME_LENGTH):
         assert f"at most {number} " in section or f"at most {number}|" in section.replace(" |", "|")

@@ -37,8 +37,10 @@ class ConfigError(ValueError):
 # billions): the file's size, the number of values with YAML aliases
 # expanded, and the nesting depth.
 MAX_CONFIG_BYTES = 1_000_000
-MAX_CONFIG_VALUES = 100_000
+MAX_CONFIG_VALUES = 20_000
 MAX_CONFIG_DEPTH = 32
+# Experiment names become directory and file names (most file systems allow 255 bytes).
+MAX_NAME_LENGTH = 100
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _YAML_NAMES = {bool: "a boolean (YAML reads yes/no/on/off/true/false so)", type(None): "null (YAML reads null, ~ and an empty name so)", int: "an integer", float: "a number"}
 
@@ -339,9 +341,10 @@ def _check_sweep_keys(config: dict) -> None:
         if key in config:
             _check_sweep_value("", key, config[key])
     for name, exp in config["experiments"].items():
-        if not EXPERIMENT_NAME.fullmatch(name):
+        if not EXPERIMENT_NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
             raise ConfigError(
-                f"experiment '{name}': invalid name; allowed: letters, digits, '_' and '-', starting with a letter or digit (the name becomes a directory name)"
+                f"experiment '{show(name, 60)[1:-1]}': invalid name; allowed: letters, digits, '_' and '-', starting with a letter or digit, "
+                f"at most {MAX_NAME_LENGTH} characters (the name becomes a directory name)"
             )
         for key in ("seeds", "seeds_per_job", "mem_mb", "runtime", "sizes", "m", "m_per_size", "metropolis_temperatures"):
             if key in exp:

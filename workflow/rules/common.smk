@@ -209,6 +209,8 @@ def checked_run_files(wildcards):
     and pass. Evaluated while the job graph is built, when the --forcerun
     targets are known; only in the main Snakemake process.
     """
+    # (a job's own Snakemake, on a cluster node, neither knows --forcerun nor
+    # needs to check)
     if workflow.is_main_process:
         _refuse_stale_table(wildcards.experiment)
     return train_outputs(RUN_FILE, wildcards.experiment)
