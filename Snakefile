@@ -7,6 +7,9 @@
 # names of files, tables and figures in mbphase.names.
 
 
+include: "workflow/rules/preflight.smk"
+
+
 configfile: "config.yaml"
 
 

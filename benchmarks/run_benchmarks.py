@@ -632,7 +632,7 @@ def environment_note():
         torch_version = "not installed"
     return (f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, torch {torch_version}; "
             f"{os.cpu_count()} logical CPUs, NUMBA_NUM_THREADS {numba.config.NUMBA_NUM_THREADS}; mbphase code version {CODE_VERSION}; "
-            f"mbphase.greedy_bits {'present' if greedy_bits else 'absent'}")
+            f"mbphase.sim.greedy_bits {'present' if greedy_bits else 'absent'}")
 
 
 def main(argv=None) -> int:

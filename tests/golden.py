@@ -30,7 +30,7 @@ def _jobs():
     try:
         from mbphase.pipeline.config import iter_jobs, load_config
     except ImportError:  # the layout before the sim/ pipeline/ split
-        from mbphase.config import iter_jobs, load_config
+        from mbphase.pipeline.config import iter_jobs, load_config
     return iter_jobs(load_config(TINY)[1])
 
 

@@ -1,9 +1,11 @@
 """`mbphase run`: valid Parquet for every model and task; bad input stops
 before any work with a clear message, exit status 2 and no file."""
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -151,3 +153,96 @@ def test_bad_config_is_refused_before_any_work(config, tmp_path, capsys, replace
     err = capsys.readouterr().err
     assert expected in err and "sparse_discrete" in err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- issue 10: every bad argument exits 2 (unusable input 1), no traceback
+
+
+@pytest.fixture
+def run_file(config, tmp_path):
+    out = tmp_path / "runs.parquet"
+    assert main(["run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "0:2", "--out", str(out)]) == 0
+    return out
+
+
+def _special(tmp_path, kind):
+    if kind == "directory":
+        path = tmp_path / "a_dir"
+        path.mkdir()
+    elif kind == "device":  # a copy of /dev/full's node when root can make one, else /dev/null itself
+        path = tmp_path / "full"
+        if subprocess.run(["mknod", str(path), "c", "1", "7"], capture_output=True).returncode != 0:
+            path = Path("/dev/null")
+    elif kind == "symlink to a device":
+        path = tmp_path / "link"
+        path.symlink_to("/dev/null")
+    else:
+        (tmp_path / "plain").write_text("x")
+        path = tmp_path / "plain" / "out.parquet"
+    return path
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "symlink to a device", "under a file"])
+@pytest.mark.parametrize("option", ["--out", "--trajectory-out"])
+def test_run_refuses_an_output_that_is_not_a_regular_file(config, tmp_path, kind, option):
+    """Case 7: --out /dev/full replaced the device node; a directory ended in
+    an IsADirectoryError traceback."""
+    target = _special(tmp_path, kind)
+    before = os.lstat(target).st_mode if os.path.lexists(target) else None
+    args = {"--out": str(tmp_path / "o.parquet"), "--trajectory-out": str(tmp_path / "t.parquet")}
+    args[option] = str(target)
+    argv = [sys.executable, "-m", "mbphase", "run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "0:2"]
+    done = subprocess.run(argv + [x for kv in args.items() for x in kv], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert f"'{option}'" in done.stderr and str(target) in done.stderr and "Traceback" not in done.stderr
+    if before is not None:
+        assert os.lstat(target).st_mode == before
+    assert not (tmp_path / "o.parquet").exists() and not (tmp_path / "t.parquet").exists()
+
+
+SPEC = '{"experiment":"sparse_discrete","seeds":2,"base_seed":3,"points":[[5,20,0.0]],"blocks":[[0,2]]}'
+
+
+@pytest.mark.parametrize(
+    "argv,code,needles",
+    [
+        (["aggregate", "--spec", "notjson"], 2, ["--spec: invalid", "Expecting value"]),
+        (["aggregate", "--spec", "{}"], 2, ["--spec: invalid", "missing key 'experiment'"]),
+        (["aggregate", "--spec", '{"experiment":"x","seeds":0,"points":[],"blocks":[]}'], 2, ["--spec: invalid", "seeds must be >= 1"]),
+        (["aggregate", "--spec", SPEC, "--runs-template", "{tmp}/nothere/{size}_{m}_{first}.parquet"], 1, ["nothere/5_20_0.parquet: missing; rerun the workflow"]),
+        (["aggregate", "--spec", SPEC, "--runs-template", "{run_file}", "--out-runs", "{tmp}/a_dir"], 2, ["a_dir: is a directory"]),
+        (["analyse", "--runs", "{run_file}", "--out-dir", "{tmp}/an", "--n-boot", "-5"], 2, ["'--n-boot': -5", "from 1"]),
+        (["analyse", "--runs", "{run_file}", "--out-dir", "{tmp}/an", "--n-boot", "0"], 2, ["'--n-boot': 0"]),
+        (["analyse", "--runs", "{run_file}", "--out-dir", "{tmp}/an", "--expected-seeds", "0"], 2, ["'--expected-seeds': 0"]),
+        (["analyse", "--runs", "{run_file}", "--out-dir", "{tmp}/an", "--seed", "-1"], 2, ["'--seed': -1"]),
+        (["analyse", "--runs", "{tmp}/nothere.parquet", "--out-dir", "{tmp}/an"], 1, ["nothere.parquet: missing"]),
+        (["analyse", "--runs", "{run_file}", "--out-dir", "{config}"], 2, ["'--out-dir'", "not one"]),
+        (["plot", "--analysis", "{tmp}/nothere", "--out-dir", "{tmp}/figs"], 2, ["'--analysis'", "does not exist", "mbphase analyse"]),
+        (["plot", "--analysis", "{tmp}/a_dir", "--out-dir", "{tmp}/figs"], 2, ["'--analysis'", "holds no *.parquet file"]),
+        (["run", "--config", "{tmp}", "--experiment", "x", "--size", "5", "--m", "20", "--seeds", "0:2", "--out", "{tmp}/o.parquet"], 2, ["cannot be read"]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", f"0:{10**30}", "--out", "{tmp}/o.parquet"], 2, ["'seeds'", "limit 1000000"]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "0:2", "--threads", "5000", "--out", "{tmp}/o.parquet"], 2, ["'threads': 5000"]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", str(10**30), "--m", "20", "--seeds", "0:2", "--out", "{tmp}/o.parquet"], 2, ["'d'", str(10**30)]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", "5", "--m", str(10**12), "--seeds", "0:2", "--out", "{tmp}/o.parquet"], 2, ["'m'", str(10**12), "limit"]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--temperature", "nan", "--seeds", "0:2", "--out", "{tmp}/o.parquet"], 2, ["'temperature'", "nan", "finite"]),
+        (["run", "--config", "{config}", "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "0:2", "--out", "{tmp}/o.parquet", "--trajectory-out", "{tmp}/o.parquet"], 2, ["'--trajectory-out'", "other than --out"]),
+    ],
+)
+def test_bad_arguments_exit_with_a_message_and_no_traceback(config, run_file, tmp_path, argv, code, needles):
+    """Case 9: tracebacks for --spec notjson and --n-boot -5; a missing run
+    file was reported as unreadable Parquet; plot on a missing or empty
+    directory drew 14 empty figures and exited 0."""
+    (tmp_path / "a_dir").mkdir()
+    fields = {"tmp": tmp_path, "run_file": run_file, "config": config}
+    for key, value in fields.items():
+        argv = [a.replace("{" + key + "}", str(value)) for a in argv]
+    if argv[0] == "aggregate":
+        argv += [a for a in ("--runs-template", str(run_file)) if "--runs-template" not in argv]
+        argv += [a for a in ("--out-runs", str(tmp_path / "r.parquet")) if "--out-runs" not in argv]
+        argv += ["--out-trajectories", str(tmp_path / "t.parquet")]
+    done = subprocess.run([sys.executable, "-m", "mbphase", *argv], capture_output=True, text=True)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("mbphase: error: ")
+    for needle in needles:
+        assert needle in done.stderr, (needle, done.stderr)
+    assert not (tmp_path / "figs").exists() and not (tmp_path / "an").exists() and not (tmp_path / "r.parquet").exists()

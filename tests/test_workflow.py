@@ -362,6 +362,35 @@ BAD_CONFIGS = {
         lambda c: c["experiments"].update({"a/b": c["experiments"].pop("dc_perceptron")}),
         ["experiment 'a/b'", "name", "letters, digits"],
     ),
+    # issue 10: accepted at parse before, then a traceback naming no key
+    "integral_float_seeds": (
+        lambda c: c["experiments"]["sd_parity"].update(seeds=4.0),
+        ["experiment 'sd_parity'", "'seeds'", "4.0", "an integer"],
+    ),
+    "nan_in_m_per_size": (
+        lambda c: (c["experiments"]["sd_parity"].pop("m"), c["experiments"]["sd_parity"].update(m_per_size=[float("nan")])),
+        ["experiment 'sd_parity'", "m_per_size[0]", "nan", "finite"],
+    ),
+    "experiment_name_read_as_int": (
+        lambda c: c["experiments"].update({123: c["experiments"].pop("dc_perceptron")}),
+        ["invalid name 123", "quote it"],
+    ),
+    "base_seed_beyond_int64": (
+        lambda c: c.update(base_seed=2**63),
+        ["base_seed", "9223372036854775808", "64-bit"],
+    ),
+    "max_sweeps_2_70": (
+        lambda c: c["experiments"]["sd_parity"].update(max_sweeps=2**70),
+        ["max_sweeps", str(2**70), "64-bit"],
+    ),
+    "too_many_jobs": (
+        lambda c: c["experiments"]["sd_parity"].update(seeds=100000, seeds_per_job=1),
+        ["training jobs", "at most 50000", "raise seeds_per_job"],
+    ),
+    "colliding_points": (
+        lambda c: c["experiments"]["finite_teff"].update(temperature=0.5, m=[4, 40]),
+        ["experiment 'finite_teff'", "'metropolis_temperatures'", "'train_size'", "(size 5, m 40, temperature 0.5)"],
+    ),
 }
 
 
@@ -377,6 +406,26 @@ def test_a_bad_config_fails_at_parse_time_with_a_clear_message(tmp_path, name):
         assert needle in text, (needle, text)
     assert "Traceback" not in text
     assert not (root / "results").exists()
+
+
+def test_an_alias_bomb_fails_fast_at_parse_time(tmp_path):
+    """Issue 10, case 6: a 9-level bomb in a description exhausted memory."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    text = TINY.read_text().replace("    description: sparse discrete committee on a tree", "    description: *a8")
+    root = make_workflow(tmp_path / "bomb", "\n".join(lines) + "\n" + text)
+    done = snakemake(root, "-n", "--cores", "1", check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode != 0 and "values once YAML aliases are expanded" in text and "Traceback" not in text
+    assert len(text) < 20000
+
+
+def test_merge_keys_work_in_the_workflow(tmp_path):
+    """Issue 10, case 3: `<<: *common` was a YAML syntax error, with the path printed twice."""
+    text = TINY.read_text().replace("defaults:\n  n_test: 400", "defaults: &common\n  n_test: 400")
+    text = text.replace("  sd_parity:\n", "  sd_parity:\n    <<: *common\n")
+    root = make_workflow(tmp_path / "merge", text)
+    done = snakemake(root, "-n", "--cores", "1")
+    assert job_counts(done.stdout)["train"] > 0
 
 
 def test_a_duplicated_experiment_name_fails_at_parse_time(tmp_path):

@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 from .pipeline.config import ConfigError, Point, load_config
-from .sim.params import ParamError, suggest
+from .sim.params import LIMITS, MAX_INT64, ParamError, suggest
 
 
 def parse_seeds(text: str) -> range:
@@ -34,6 +35,9 @@ def parse_seeds(text: str) -> range:
     stop = int(m.group(2)) if m.group(2) is not None else first + 1
     if stop <= first:
         raise ParamError("seeds", text, "'A:B' with A < B")
+    most = LIMITS["seeds"][1]
+    if stop > most:
+        raise ParamError("seeds", text, f"seeds below the limit {most} of 'seeds'")
     return range(first, stop)
 
 
@@ -63,7 +67,7 @@ def _add_workflow_commands(sub) -> None:
     comp.add_argument("--flag", default=None, help="write a JSON record of the compilation here (the workflow's flag file)")
 
     agg = sub.add_parser("aggregate", help="check and concatenate the run files of one experiment")
-    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature], ...], blocks [[first, stop], ...]")
+    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature], ...], blocks [[first, stop], ...], options and size_key (the experiment's run options: stored parameters are checked against them)")
     agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {first} {stop}")
     agg.add_argument("--trajectories-template", default=None, help="trajectory-file path, same fields")
     agg.add_argument("--out-runs", required=True, help="aggregated run table (Parquet)")
@@ -97,9 +101,12 @@ def cmd_compile(args) -> int:
 
 def cmd_aggregate(args) -> int:
     from .pipeline.aggregate import Spec, aggregate, write_aggregate
+    from .pipeline.storage import check_output_path
 
     spec = Spec.from_json(args.spec)
-    result = aggregate(spec.files(args.runs_template, args.trajectories_template), spec.experiment, spec.seeds, spec.base_seed)
+    for path in (args.out_runs, args.out_trajectories):
+        check_output_path(path)
+    result = aggregate(spec.files(args.runs_template, args.trajectories_template), spec.experiment, spec.seeds, spec.base_seed, spec.options, spec.size_key)
     for message in result.warnings:
         print(f"mbphase: warning: {message}", file=sys.stderr)
     write_aggregate(result, args.out_runs, args.out_trajectories)
@@ -112,6 +119,11 @@ def cmd_analyse(args) -> int:
     from .analysis import analyse, write_tables
     from .pipeline.storage import read_checked
 
+    for option, value, least in (("--n-boot", args.n_boot, 1), ("--expected-seeds", args.expected_seeds, 1), ("--seed", args.seed, 0)):
+        if value is not None and not least <= value <= MAX_INT64:
+            raise ParamError(option, value, f"an integer from {least} to {MAX_INT64}")
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise ParamError("--out-dir", args.out_dir, "a directory (it exists and is not one)")
     runs = read_checked(args.runs, "runs")
     if args.expected_seeds is not None and len(runs):
         counts = runs.groupby(["size", "m", "temperature"]).size()
@@ -138,6 +150,13 @@ def cmd_plot(args) -> int:
 
     parts: dict[str, list] = {}
     for directory in args.analysis:
+        if not Path(directory).is_dir():
+            raise ParamError("--analysis", directory, "a directory of analysis tables (it does not exist); run `mbphase analyse` first")
+        if not any(Path(directory).glob("*.parquet")):
+            raise ParamError("--analysis", directory, "a directory of analysis tables (it holds no *.parquet file); run `mbphase analyse` first")
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise ParamError("--out-dir", args.out_dir, "a directory (it exists and is not one)")
+    for directory in args.analysis:
         for name, table in read_tables(directory).items():
             parts.setdefault(name, []).append(table)
     tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
@@ -152,14 +171,25 @@ def cmd_run(args) -> int:
     if args.experiment not in experiments:
         raise ConfigError(f"--experiment: unknown experiment '{args.experiment}'{suggest(args.experiment, experiments)}; allowed: {', '.join(experiments)}")
     exp = experiments[args.experiment]
-    if args.threads < 1:
-        raise ParamError("threads", args.threads, "an integer >= 1")
+    lo, hi = LIMITS["threads"][:2]
+    if not lo <= args.threads <= hi:
+        raise ParamError("threads", args.threads, f"an integer from {lo} to {hi}")
     seeds = parse_seeds(args.seeds)
     if seeds.stop > exp.seeds:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
     temperature = exp.points[0].temperature if args.temperature is None else args.temperature
     params = exp.params(Point(args.size, args.m, temperature))
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
+    from .pipeline.storage import OutputPathError, check_output_path
+
+    for option, path in (("--out", args.out), ("--trajectory-out", args.trajectory_out)):
+        if path is not None:
+            try:
+                check_output_path(path)
+            except OutputPathError as exc:
+                raise ParamError(option, path, f"the path of a regular file to create or replace ({exc})") from None
+    if args.trajectory_out is not None and Path(args.trajectory_out).resolve() == Path(args.out).resolve():
+        raise ParamError("--trajectory-out", args.trajectory_out, "a path other than --out")
 
     from .sim.run import run_point
     from .pipeline.storage import write_runs, write_trajectory
@@ -175,16 +205,18 @@ COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, 
 
 
 def main(argv=None) -> int:
+    """Run one command; bad arguments and configs exit 2, unusable inputs and
+    failed writes exit 1, each with a one-line message and no traceback."""
     args = _build_parser().parse_args(argv)
-    from .pipeline.aggregate import AggregationError
-    from .pipeline.storage import DamagedFileError
+    from .pipeline.aggregate import AggregationError, SpecError
+    from .pipeline.storage import DamagedFileError, OutputPathError, WriteError
 
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ParamError) as exc:
+    except (ConfigError, ParamError, SpecError, OutputPathError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 2
-    except (DamagedFileError, AggregationError) as exc:
+    except (DamagedFileError, AggregationError, WriteError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 1
 

@@ -3,7 +3,7 @@
 
 rule aggregate:
     input:
-        runs=lambda w: train_outputs(RUN_FILE, w.experiment),
+        runs=checked_run_files,
         trajectories=lambda w: train_outputs(TRAJECTORY_FILE, w.experiment),
         sources=AGGREGATE_SOURCES,
     output:

@@ -19,6 +19,7 @@ try:
     import mbphase
     from mbphase.pipeline.config import (
         ConfigError,
+        Point,
         check_config,
         iter_jobs,
         load_yaml,
@@ -37,6 +38,7 @@ try:
     )
     from mbphase.pipeline.layout import format_temperature
     from mbphase.sim.kernels import MODELS, kernel_modules
+    from mbphase.pipeline.stale import describe, forcerun_command, table_problems
 except ImportError as exc:
     raise WorkflowError(
         f"mbphase: the mbphase package cannot be imported ({exc}); install it into "
@@ -70,20 +72,10 @@ if workflow.overwrite_configfiles:
 # again, strictly.
 try:
     for _path in workflow.overwrite_configfiles or workflow.configfiles:
-        try:
-            load_yaml(_path)
-        except ConfigError as exc:
-            raise ConfigError(f"{_path}: {exc}") from None
+        load_yaml(_path)  # its messages name the file
     EXPERIMENTS = check_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"mbphase: invalid config: {exc}")
-for _name in EXPERIMENTS:
-    if not names.EXPERIMENT_NAME.fullmatch(_name):
-        raise WorkflowError(
-            f"mbphase: invalid config: experiment '{_name}': invalid name; allowed: "
-            "letters, digits, '_' and '-', starting with a letter or digit "
-            "(the name becomes a directory name)"
-        )
 
 
 # ------------------------------------------------------------------ commands
@@ -138,7 +130,7 @@ def sources(*folders):
 COMPILE_SOURCES = sources("sim", "pipeline")
 AGGREGATE_SOURCES = sources("", "sim", "pipeline")
 ANALYSIS_SOURCES = sources("", "sim", "pipeline", "analysis")
-PLOT_SOURCES = sources("", "analysis", "plots")
+PLOT_SOURCES = sources("", "pipeline", "analysis", "plots")
 KERNEL_MODULES = kernel_modules(MODELS)
 
 
@@ -166,6 +158,63 @@ def run_wildcards(exp, point, first, stop):
         first=first,
         stop=stop,
     )
+
+
+def checked_run_files(wildcards):
+    """The run files of one experiment, once its runs table (if any) has been
+    compared with the config.
+
+    Snakemake reruns jobs whose parameters changed only while its metadata
+    in .snakemake/ is intact; a table computed with another max_sweeps (say)
+    would otherwise stay "up to date". So a runs table that disagrees with
+    the config stops the workflow, naming the points, keys and values and
+    the exact command that recomputes them; files named in --forcerun
+    (or --forceall, or --forcerun train / aggregate) are being recomputed
+    and pass. Evaluated while the job graph is built, when the --forcerun
+    targets are known; only in the main Snakemake process.
+    """
+    # (a job's own Snakemake, on a cluster node, neither knows --forcerun nor
+    # needs to check)
+    if workflow.is_main_process:
+        _refuse_stale_table(wildcards.experiment)
+    return train_outputs(RUN_FILE, wildcards.experiment)
+
+
+def _refuse_stale_table(experiment):
+    table = RUNS_TABLE.format(experiment=experiment)
+    if not os.path.exists(table):
+        return
+    exp = EXPERIMENTS[experiment]
+    try:
+        stale, other = table_problems(table, exp, config["base_seed"])
+    except Exception as exc:  # unreadable: analysis would fail on it later
+        raise WorkflowError(
+            f"mbphase: {table}: cannot be read ({exc}); recompute it: snakemake --forcerun {table}"
+        )
+    forced = {os.path.normpath(f) for f in workflow.dag_settings.forcerun}
+    everything = workflow.dag_settings.forceall
+    files = [
+        RUN_FILE.format(**run_wildcards(exp, Point(*point), first, stop))
+        for point in stale
+        for first, stop in exp.seed_blocks()
+    ]
+    if files and not (everything or "train" in forced or set(files) <= forced):
+        listing = "\n".join(
+            f"  size {s}, m {m}, temperature {t:g}: {describe(d)}"
+            for (s, m, t), d in sorted(stale.items())
+        )
+        raise WorkflowError(
+            f"mbphase: stale results: {table} holds runs computed with other parameters "
+            f"than the config says for experiment '{experiment}' (Snakemake reruns them only "
+            f"while its metadata in .snakemake/ is intact):\n{listing}\n"
+            f"Recompute exactly these runs (and what depends on them):\n  {forcerun_command(files)}"
+        )
+    if other and not files and not (everything or {"aggregate", table} & forced):
+        raise WorkflowError(
+            f"mbphase: stale results: {table} disagrees with the config: "
+            + "; ".join(other)
+            + f". Aggregate it again: {forcerun_command([table])}"
+        )
 
 
 def train_outputs(template, experiment=None):
@@ -248,6 +297,8 @@ def aggregate_spec(wildcards):
         "base_seed": config["base_seed"],
         "points": [[p.size, p.m, p.temperature] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
+        "options": exp.options,
+        "size_key": exp.size_key,
     }
     return json.dumps(spec, sort_keys=True, separators=(",", ":"))
 

@@ -72,7 +72,7 @@ def analyse(
 
 
 def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:
-    """Write each table to ``outdir/<name>.parquet``.
+    """Write each table to ``outdir/<name>.parquet``, atomically.
 
     Parameters
     ----------
@@ -85,12 +85,13 @@ def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:
     -------
     dict name -> Path of the file written
     """
+    from mbphase.pipeline.storage import write_frame
+
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, table in tables.items():
         path = outdir / f"{name}.parquet"
-        table.reset_index(drop=True).to_parquet(path, index=False)
+        write_frame(table.reset_index(drop=True), path)
         paths[name] = path
     return paths
 

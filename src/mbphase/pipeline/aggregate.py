@@ -7,6 +7,10 @@ or less consistent than the experiment says it should be:
 
 - a file that cannot be read, is truncated or has another schema version
   stops it (:class:`mbphase.pipeline.storage.DamagedFileError`);
+- so does a file whose stored parameters are not the config's for its
+  point (a stale result: :mod:`mbphase.pipeline.stale`); the message lists
+  the keys with the stored and configured values and the command that
+  recomputes exactly the stale files;
 - so does a file whose rows are not the ones its name promises (another
   experiment, point or base seed, missing or extra seeds), and a point whose
   files disagree on a parameter (for instance ``max_sweeps`` changed between
@@ -34,6 +38,7 @@ import pyarrow as pa
 
 from .layout import fill_template, format_temperature
 from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
+from .stale import describe, differences, expected_params, forcerun_command
 from .storage import atomic_write_table, read_checked
 
 POINT_KEYS = ("size", "m", "temperature")
@@ -57,6 +62,10 @@ TRAJECTORY_ORDER = ("size", "m", "temperature", "seed", "t")
 class AggregationError(RuntimeError):
     """Run files that do not add up to the experiment: the message names the
     file(s), what is wrong and what to do."""
+
+
+class SpecError(ValueError):
+    """A malformed --spec: the message says what is expected."""
 
 
 def _advice(path) -> str:
@@ -90,20 +99,38 @@ class Spec:
     points: tuple[tuple[int, int, float], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
+    # the experiment's run options and size key (mbphase.config.Experiment):
+    # with them, every file's stored parameters are compared with the config
+    options: dict | None = None
+    size_key: str | None = None
 
     @classmethod
     def from_json(cls, text: str) -> "Spec":
-        raw = json.loads(text)
-        return cls(
-            experiment=str(raw["experiment"]),
-            seeds=int(raw["seeds"]),
-            points=tuple((int(s), int(m), float(t)) for s, m, t in raw["points"]),
-            blocks=tuple((int(a), int(b)) for a, b in raw["blocks"]),
-            base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
-        )
+        try:
+            raw = json.loads(text)
+            spec = cls(
+                experiment=str(raw["experiment"]),
+                seeds=int(raw["seeds"]),
+                points=tuple((int(s), int(m), float(t)) for s, m, t in raw["points"]),
+                blocks=tuple((int(a), int(b)) for a, b in raw["blocks"]),
+                base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
+                options=None if raw.get("options") is None else dict(raw["options"]),
+                size_key=None if raw.get("size_key") is None else str(raw["size_key"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise SpecError(
+                f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature], ...], "
+                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key"
+            ) from None
+        if spec.seeds < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
+            raise SpecError("--spec: invalid (seeds must be >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
+        return spec
 
     def to_json(self) -> str:
         data = {"experiment": self.experiment, "seeds": self.seeds, "base_seed": self.base_seed, "points": [list(p) for p in self.points], "blocks": [list(b) for b in self.blocks]}
+        if self.options is not None:
+            data.update(options=self.options, size_key=self.size_key)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def files(self, runs_template: str, trajectory_template: str | None = None) -> list[RunFile]:
@@ -192,7 +219,19 @@ def _empty_frame(columns: dict) -> pd.DataFrame:
     return pa.schema([pa.field(k, t) for k, (t, _) in columns.items()]).empty_table().to_pandas()
 
 
-def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: int | None = None) -> Aggregate:
+def _refuse_stale(stale: list[tuple[RunFile, list]], experiment: str) -> None:
+    """Stop on run files computed with other parameters than the config's."""
+    if not stale:
+        return
+    listing = "\n".join(f"  {f.runs} ({f.point()}): {describe(diffs)}" for f, diffs in stale)
+    raise AggregationError(
+        f"{len(stale)} run file(s) of experiment '{experiment}' were computed with other parameters than the config says "
+        f"(Snakemake reruns such jobs only while its metadata in .snakemake/ is intact):\n{listing}\n"
+        f"Recompute exactly these (and what depends on them):\n  {forcerun_command(f.runs for f, _ in stale)}"
+    )
+
+
+def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: int | None = None, options: dict | None = None, size_key: str | None = None) -> Aggregate:
     """Read, check and concatenate the run files of one experiment.
 
     Parameters
@@ -207,6 +246,10 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
         Runs per point.
     base_seed : int, optional
         The experiment seed every row must carry (not checked if None).
+    options, size_key : dict and str, optional
+        The experiment's run options and size key in the config: every
+        file's stored parameters must be those of its point (not checked if
+        None).
 
     Returns
     -------
@@ -225,9 +268,14 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
     warnings: list[str] = []
     by_point: dict[tuple, list[tuple[RunFile, pd.DataFrame]]] = {}
     trajectories = []
+    stale = []
     for f in files:
         df = read_checked(f.runs, "runs")
         _check_file_rows(df, f, experiment, base_seed, f.runs)
+        if options is not None:
+            diffs = differences({k: df[k].tolist() for k in df.columns}, expected_params(options, size_key, f.size, f.m, f.temperature))
+            if diffs:
+                stale.append((f, diffs))
         by_point.setdefault((f.size, f.m, float(f.temperature)), []).append((f, df))
         if f.trajectory is not None:
             traj = read_checked(f.trajectory, "trajectory")
@@ -239,6 +287,7 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
             traj.insert(list(traj.columns).index("m") + 1, "temperature", float(f.temperature))
             trajectories.append(traj)
 
+    _refuse_stale(stale, experiment)
     parts = []
     for key, point_rows in by_point.items():
         _check_point_consistency(point_rows, warnings)

@@ -11,6 +11,9 @@ rules (odd ``d``, ``tree`` with ``N = K*d``, ...) fail here too.
 
 from __future__ import annotations
 
+import functools
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,7 +21,8 @@ from typing import Any, Iterator
 import jsonschema
 import yaml
 
-from ..sim.params import FIELDS, ParamError, RunParams, make_params, option_schema, suggest
+from ..names import EXPERIMENT_NAME
+from ..sim.params import FIELDS, LIMITS, MAX_INT64, MAX_JOBS, ParamError, RunParams, make_params, option_schema, show, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -27,37 +31,161 @@ class ConfigError(ValueError):
     """A bad configuration; the message says where, what and what is allowed."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# Limits checked before anything else looks at a config (the schema
+# validator walks every value; an alias bomb of a few lines expands to
+# billions): the file's size, the number of values with YAML aliases
+# expanded, and the nesting depth.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_VALUES = 20_000
+MAX_CONFIG_DEPTH = 32
+# Experiment names become directory and file names (most file systems allow 255 bytes).
+MAX_NAME_LENGTH = 100
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_NAMES = {bool: "a boolean (YAML reads yes/no/on/off/true/false so)", type(None): "null (YAML reads null, ~ and an empty name so)", int: "an integer", float: "a number"}
+
+
+class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps
-    the last one, which would hide a duplicated experiment name)."""
+    the last one, which would hide a duplicated experiment name). Merge keys
+    (``<<: *common``) work as in SafeLoader: keys written in the mapping
+    override merged ones, and only the written keys must be unique."""
+
+    def construct_object(self, node, deep=False):
+        # A tag the value does not fit (`!!int abc`, `!!bool maybe`) makes
+        # PyYAML raise plain ValueError or KeyError: report it with its line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {show(node.value)} as {node.tag} ({exc})", node.start_mark) from None
 
     def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConfigError(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: every key (and experiment name) must appear once")
-            seen.add(key)
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # unhashable: SafeLoader refuses it below
+                    continue
+                if duplicate:
+                    raise ConfigError(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: every key (and experiment name) must appear once")
         return super().construct_mapping(node, deep)
 
 
+def _yaml_error(path, exc: yaml.YAMLError) -> ConfigError:
+    """A YAML error as 'path: YAML syntax error: what, at line L, column C'
+    (PyYAML's own text names the file a second time)."""
+    mark = getattr(exc, "problem_mark", None)
+    what = " ".join(x for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(exc)
+    where = f", at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return ConfigError(f"{path}: YAML syntax error: {what}{where}")
+
+
 def load_yaml(path: str | Path) -> dict:
-    """Parse a YAML config file, with clear errors for syntax and duplicates."""
+    """Parse a YAML config file, with clear errors for syntax, duplicates,
+    and a file or an expansion beyond the limits (every message names the
+    file once)."""
     try:
-        with open(path) as fh:
-            data = yaml.load(fh, Loader=_UniqueKeyLoader)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: the config file is larger than the limit of {MAX_CONFIG_BYTES} bytes")
+    try:
+        stream = io.StringIO(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    stream.name = str(path)
+    try:
+        data = yaml.load(stream, Loader=_StrictLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
+        raise _yaml_error(path, exc) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested deeper than the limit of {MAX_CONFIG_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping with an 'experiments' key, got {type(data).__name__}")
+    try:
+        check_structure(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return data
 
 
+def _path_text(path) -> str:
+    return _where(path) if path else "config"
+
+
+def check_structure(config: Any) -> None:
+    """Refuse, before the schema validator walks it, a config that is too
+    large once YAML aliases are expanded, nested too deeply, recursive, or
+    holds what no option accepts: a key that is not a string, a value that
+    is not plain data (a date, binary, a set), a NaN or infinite number, an
+    integer outside int64. Shared subtrees (aliases) are visited once, so
+    this takes time proportional to the file, not to its expansion."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def visit(value, path: list, depth: int) -> int:
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{_path_text(path)}: nested deeper than the limit of {MAX_CONFIG_DEPTH} levels")
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return 1
+        if isinstance(value, int):
+            if not -MAX_INT64 - 1 <= value <= MAX_INT64:
+                raise ConfigError(f"{_path_text(path)}: invalid value {value}; allowed: an integer within the 64-bit range (limit: {MAX_INT64})")
+            return 1
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"{_path_text(path)}: invalid value {value}; allowed: a finite number (not NaN or infinite)")
+            return 1
+        if not isinstance(value, (dict, list)):
+            raise ConfigError(f"{_path_text(path)}: invalid value {show(value)} (YAML type {type(value).__name__}); allowed: a string, number, boolean, list or mapping")
+        key = id(value)
+        if key in active:
+            raise ConfigError(f"{_path_text(path)}: a YAML alias refers to a mapping or list that contains it (a recursive config)")
+        if key in sizes:
+            return sizes[key]
+        active.add(key)
+        total, largest = 1, (0, None)
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    where = "experiments" if path == ["experiments"] else _path_text(path)
+                    what = _YAML_NAMES.get(type(k), f"of type {type(k).__name__}")
+                    raise ConfigError(f"{where}: invalid name {show(k)}: it is {what}, and names and keys must be strings; quote it ('{k}')")
+                n = visit(v, path + [k], depth + 1)
+                total, largest = total + n, max(largest, (n, path + [k]), key=lambda t: t[0])
+        else:
+            for i, v in enumerate(value):
+                n = visit(v, path + [i], depth + 1)
+                total, largest = total + n, max(largest, (n, path + [i]), key=lambda t: t[0])
+        active.discard(key)
+        sizes[key] = total
+        if total > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"{_path_text(path)}: holds more than the limit of {MAX_CONFIG_VALUES} values once YAML aliases are expanded "
+                f"({total}; the largest part, {_path_text(largest[1])}, holds {largest[0]})"
+            )
+        return total
+
+    visit(config, [], 0)
+
+
+@functools.lru_cache(maxsize=1)
 def load_schema() -> dict:
-    """The config's JSON schema: the file, with the properties of every run
-    option (declared once, on RunParams) in ``options`` and ``experiment``."""
+    """The config's JSON schema (parsed once; callers must not modify it):
+    the file, with the properties of every run option (declared once, on
+    RunParams) in ``options`` and ``experiment``."""
     with open(SCHEMA_PATH) as fh:
         schema = yaml.safe_load(fh)
     options = option_schema()
@@ -66,12 +194,21 @@ def load_schema() -> dict:
     return schema
 
 
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema())
+
+
 def _where(path) -> str:
+    def dotted(parts):
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+        return text[1:] if text.startswith(".") else text
+
     parts = list(path)
-    if len(parts) >= 2 and parts[0] == "experiments":
-        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[2:])
-        return f"experiment '{parts[1]}'" + (f", key '{rest[1:]}'" if rest else "")
-    return "key '" + ".".join(str(p) for p in parts) + "'" if parts else "config"
+    if len(parts) >= 2 and parts[0] == "experiments" and isinstance(parts[1], str):
+        rest = dotted(parts[2:])
+        return f"experiment '{parts[1]}'" + (f", key '{rest}'" if rest else "")
+    return f"key '{dotted(parts)}'" if parts else "config"
 
 
 def _schema_message(err: jsonschema.ValidationError, schema: dict) -> str:
@@ -86,17 +223,22 @@ def _schema_message(err: jsonschema.ValidationError, schema: dict) -> str:
     if v == "required":
         return f"{where}: missing required key: {err.message.split(' is a required')[0]}"
     if v == "enum":
-        return f"{where}: invalid value {err.instance!r}; allowed: {' | '.join(map(str, err.validator_value))}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: {' | '.join(map(str, err.validator_value))}"
     if v == "type":
-        return f"{where}: invalid value {err.instance!r}; allowed: a value of type {err.validator_value}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a value of type {err.validator_value}"
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        # above a maximum: say it is the limit of that key (README "Limits")
+        key = next((p for p in reversed(list(err.absolute_path)) if isinstance(p, str)), None)
+        if key in LIMITS and v in ("maximum", "exclusiveMaximum"):
+            kind = "an integer" if isinstance(err.instance, int) else "a number"
+            return f"{where}: invalid value {show(err.instance)}; allowed: {kind} {LIMITS[key].describe()} (limit)"
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
-        return f"{where}: invalid value {err.instance!r}; allowed: a number {op} {err.validator_value}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a number {op} {err.validator_value}"
     if v in ("minItems", "minProperties"):
-        return f"{where}: invalid value {err.instance!r}; allowed: at least {err.validator_value} entr{'y' if err.validator_value == 1 else 'ies'} (it must not be empty)"
+        return f"{where}: invalid value {show(err.instance)}; allowed: at least {err.validator_value} entr{'y' if err.validator_value == 1 else 'ies'} (it must not be empty)"
     if v == "uniqueItems":
-        return f"{where}: invalid value {err.instance!r}; allowed: a list without repeated values"
-    return f"{where}: {err.message}"
+        return f"{where}: invalid value {show(err.instance)}; allowed: a list without repeated values"
+    return f"{where}: {show(err.instance)}: {err.validator} {show(err.validator_value)}"
 
 
 def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
@@ -154,12 +296,12 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
     options = {**defaults, **{k: v for k, v in exp.items() if k in FIELDS}}
     size_key = exp.get("size_key", "d" if options.get("architecture") == "sparse" else "N")
     if size_key in exp and size_key in FIELDS:
-        raise ConfigError(f"{where}, key '{size_key}': value {exp[size_key]!r} is set by 'sizes' (size_key is '{size_key}'); remove it")
+        raise ConfigError(f"{where}, key '{size_key}': value {show(exp[size_key])} is set by 'sizes' (size_key is '{size_key}'); remove it")
     if ("m" in exp) == ("m_per_size" in exp):
         raise ConfigError(f"{where}: keys 'm' and 'm_per_size': exactly one of them must be given (absolute mini-batch sizes, or multiples of the size)")
     temps = exp.get("metropolis_temperatures")
     if temps is not None and options.get("data", "online") != "finite":
-        raise ConfigError(f"{where}, key 'metropolis_temperatures': value {temps!r}; allowed only with data: finite (the baseline is Metropolis on the full training set)")
+        raise ConfigError(f"{where}, key 'metropolis_temperatures': value {show(temps)}; allowed only with data: finite (the baseline is Metropolis on the full training set)")
     if temps is not None and "train_size" not in options:
         raise ConfigError(f"{where}, key 'train_size': missing; required with data: finite")
     options.pop("temperature", None)
@@ -170,6 +312,15 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
         points += [Point(int(size), int(m), temperature) for m in grid]
         if temps:
             points += [Point(int(size), int(options["train_size"]), float(t)) for t in temps]
+    seen = set()
+    for point in points:
+        if point in seen:  # two points, one run file: only the Metropolis baseline can collide with the grid
+            raise ConfigError(
+                f"{where}, keys 'temperature', 'metropolis_temperatures' and 'train_size': the point (size {point.size}, m {point.m}, temperature {point.temperature:g}) "
+                f"is both a grid point (train_size {point.m} is in the m grid, at the experiment's temperature {temperature:g}) and a Metropolis baseline point; "
+                f"allowed: a train_size outside the m grid, or metropolis_temperatures without {temperature:g}"
+            )
+        seen.add(point)
     result = Experiment(name, options, size_key, tuple(points), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"])
     for point in result.points:  # cross-field rules, for every point, before any work
         try:
@@ -179,18 +330,67 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
     return result
 
 
+# Sweep keys holding integers (for lists: every item); the others hold numbers.
+_SWEEP_INTS = ("base_seed", "threads", "seeds", "seeds_per_job", "mem_mb", "runtime", "sizes", "m")
+
+
+def _check_sweep_value(where: str, key: str, value: Any) -> None:
+    """Integral type and LIMITS of one sweep key (run options are checked by
+    make_params)."""
+    for i, item in enumerate(value if isinstance(value, list) else [value]):
+        label = f"{key}[{i}]" if isinstance(value, list) else key
+        if key in _SWEEP_INTS and not (isinstance(item, int) and not isinstance(item, bool)):
+            raise ConfigError(f"{where}key '{label}': invalid value {show(item)}; allowed: an integer (written without a decimal point)")
+        if key in LIMITS and not LIMITS[key].contains(item):
+            kind = "an integer" if key in _SWEEP_INTS else "a number"
+            raise ConfigError(f"{where}key '{label}': invalid value {show(item)}; allowed: {kind} {LIMITS[key].describe()} (limit)")
+
+
+def _check_sweep_keys(config: dict) -> None:
+    for key in ("base_seed", "threads"):
+        if key in config:
+            _check_sweep_value("", key, config[key])
+    for name, exp in config["experiments"].items():
+        if not EXPERIMENT_NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+            raise ConfigError(
+                f"experiment '{show(name, 60)[1:-1]}': invalid name; allowed: letters, digits, '_' and '-', starting with a letter or digit, "
+                f"at most {MAX_NAME_LENGTH} characters (the name becomes a directory name)"
+            )
+        for key in ("seeds", "seeds_per_job", "mem_mb", "runtime", "sizes", "m", "m_per_size", "metropolis_temperatures"):
+            if key in exp:
+                _check_sweep_value(f"experiment '{name}', ", key, exp[key])
+
+
+def _count_jobs(name: str, exp: dict) -> int:
+    """Training jobs of one experiment, counted before any point is built
+    (an m_per_size grid may merge values after rounding: this is the upper
+    bound)."""
+    grid = len(exp.get("m") or exp.get("m_per_size") or [])
+    points = len(exp["sizes"]) * (grid + len(exp.get("metropolis_temperatures") or []))
+    return points * -(-exp["seeds"] // exp["seeds_per_job"])
+
+
 def check_config(config: dict) -> dict[str, Experiment]:
     """Validate a parsed config (filling defaults in place); return its
     experiments by name. Raises :class:`ConfigError` on the first problem."""
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping with an 'experiments' key, got {type(config).__name__}")
+    check_structure(config)
     schema = load_schema()
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         # The deepest error is the most specific (an unknown key inside an
         # experiment rather than "the experiment is invalid").
         raise ConfigError(_schema_message(max(errors, key=lambda e: len(e.absolute_path)), schema))
     _fill_defaults(config, schema, schema)
+    _check_sweep_keys(config)
+    jobs = {name: _count_jobs(name, exp) for name, exp in config["experiments"].items()}
+    if sum(jobs.values()) > MAX_JOBS:
+        listing = ", ".join(f"'{name}': {n}" for name, n in sorted(jobs.items(), key=lambda kv: -kv[1])[:5])
+        raise ConfigError(
+            f"key 'experiments': the sweep has {sum(jobs.values())} training jobs (sizes x m values x seeds / seeds_per_job; {listing}); "
+            f"allowed: at most {MAX_JOBS} (limit); raise seeds_per_job, or split the sweep into configs run one after the other"
+        )
     defaults = config.get("defaults", {})
     return {name: _experiment(name, exp, defaults) for name, exp in config["experiments"].items()}
 

@@ -1,15 +1,24 @@
-"""Parquet files of the run tables: atomic writes and checked reads.
+"""Files of the project: one atomic writer, and checked reads of run tables.
 
-A file appears at its final path only complete: it is written to a temporary
-file in the same directory, flushed to disk, then renamed (atomic on POSIX).
+Every file mbphase writes (run files, tables, analysis tables, figures, the
+compile flag) goes through :func:`atomic_write`: it is written to a
+temporary file in the same directory, flushed to disk, given the mode a
+plain ``open`` would give (``0o666`` minus the umask: ``mkstemp`` alone
+makes it 0600, unreadable to anyone else on a shared filesystem), then
+renamed over the target (atomic on POSIX). So a file appears at its final
+path only complete; an interruption or a full disk leaves the old file (or
+none) and no temporary. Targets that are not regular files (a directory, a
+device such as /dev/full, a FIFO) are refused rather than replaced.
 Reads check the schema version stored in the file's metadata.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -23,20 +32,95 @@ class DamagedFileError(RuntimeError):
     schema version. The message names the file and what to do."""
 
 
-def atomic_write_table(table: pa.Table, path: str | Path) -> None:
-    """Write ``table`` to ``path`` as Parquet, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+class MissingFileError(DamagedFileError):
+    """An input file that does not exist; the message names it."""
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written as a regular file (a directory,
+    a device, a path through a file): refused before anything is written."""
+
+
+class WriteError(OSError):
+    """Writing an output failed (disk full, no permission); nothing was left
+    at the target nor beside it."""
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (setting
+    it to read it back is not safe with threads)."""
     try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output path that is not (or cannot become) a regular file.
+
+    Returns the path. Raises :class:`OutputPathError` naming it.
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks: a link to /dev/full is a device
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:  # NotADirectoryError: a parent is a file; ELOOP; EACCES
+        raise OutputPathError(f"{path}: cannot be written ({exc.strerror}); give the path of a regular file") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a device or special file"
+        raise OutputPathError(f"{path}: is {kind}, not a regular file; give the path of a file to create or replace")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputPathError(f"{path}: its parent {parent} is not a directory")
+            break
+    return path
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Create or replace the regular file ``path`` with what ``write(fh)``
+    writes to a binary file object, atomically, with mode 0o666 & ~umask.
+
+    Raises :class:`OutputPathError` for a target that is not a regular file
+    and :class:`WriteError` (the path and the reason) when writing fails;
+    in both cases no file is left at ``path`` or beside it.
+    """
+    path = check_output_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(exc.errno, f"{path}: cannot be written ({exc.strerror})") from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError(exc.errno, f"{path}: cannot be written ({exc.strerror or exc}); nothing was left at the target") from None
         raise
+    return path
+
+
+def atomic_write_table(table: pa.Table, path: str | Path) -> None:
+    """Write ``table`` to ``path`` as Parquet, atomically."""
+    atomic_write(path, lambda fh: pq.write_table(table, fh))
+
+
+def write_frame(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a DataFrame (an analysis table) to ``path`` as Parquet, atomically."""
+    atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
 
 
 def to_arrow(df: pd.DataFrame, columns=COLUMNS, kind: str = "runs") -> pa.Table:
@@ -56,6 +140,10 @@ def read_checked(path: str | Path, kind: str = "runs") -> pd.DataFrame:
     """Read one run or trajectory file, refusing damaged or foreign ones."""
     path = Path(path)
     advice = f"delete it ('rm {path}') and rerun the workflow to recompute it"
+    if not path.exists():
+        raise MissingFileError(f"{path}: missing; rerun the workflow to compute it")
+    if not path.is_file():
+        raise DamagedFileError(f"{path}: not a regular file; remove it and rerun the workflow to compute it")
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files

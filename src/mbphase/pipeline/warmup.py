@@ -58,17 +58,7 @@ def compile_kernels() -> dict:
 def write_record(record: dict, path) -> None:
     """Write the record of a compilation as JSON, atomically (the workflow's
     flag file)."""
-    from pathlib import Path
-    import tempfile
+    from .storage import atomic_write
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    atomic_write(path, lambda fh: fh.write(text.encode()))

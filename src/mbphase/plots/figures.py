@@ -42,14 +42,16 @@ FIGURES = names.FIGURES
 
 def save_figure(fig: Figure, path_stem, formats=FORMATS) -> list[Path]:
     """Write ``fig`` to ``path_stem.<format>`` for each format; returns the
-    paths. The stem's directory is created if missing."""
+    paths. The stem's directory is created if missing; each file is written
+    atomically."""
+    from mbphase.pipeline.storage import atomic_write
+
     stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         # Append rather than with_suffix: a stem may itself contain dots.
         path = Path(f"{stem}.{fmt}")
-        fig.savefig(path, dpi=DPI)
+        atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=DPI))
         paths.append(path)
         # The first save has laid the figure out; keep those positions for
         # the other formats instead of solving the layout again (it is most

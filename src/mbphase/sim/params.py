@@ -14,9 +14,19 @@ import dataclasses
 import difflib
 import math
 import typing
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .kernels import ARCHITECTURES, MODELS, WEIGHTS
+
+MAX_INT64 = 2**63 - 1
+
+
+def show(value: Any, limit: int = 120) -> str:
+    """repr(value), cut to about ``limit`` characters: a message must stay
+    readable when the value is a large list (a YAML alias expands to one)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
 
 class ParamError(ValueError):
     """An invalid parameter: names the key, the value and what is allowed."""
@@ -24,7 +34,7 @@ class ParamError(ValueError):
     def __init__(self, key: str, value: Any, allowed: str, where: str = ""):
         self.key, self.value, self.allowed, self.where = key, value, allowed, where
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}invalid value for '{key}': {value!r}; allowed: {allowed}")
+        super().__init__(f"{prefix}invalid value for '{key}': {show(value)}; allowed: {allowed}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,28 +85,28 @@ class RunParams:
     weights: str = option("discrete", "student weights", choices=WEIGHTS)
     topology: str = option("tree", "teacher wiring", choices=("tree", "random"))
     task: str = option("committee", "output rule", choices=("committee", "parity"))
-    K: int = option(3, "hidden units", minimum=1)
-    d: int = option(15, "inputs per teacher hidden unit", minimum=1)
-    N: int | None = option(None, "inputs", minimum=1)
+    K: int = option(3, "hidden units", minimum=1, maximum=999)
+    d: int = option(15, "inputs per teacher hidden unit", minimum=1, maximum=100_000)
+    N: int | None = option(None, "inputs", minimum=1, maximum=1_000_000)
     inputs: str = option("binary", "input distribution", choices=("binary", "gaussian"))
     # data
     data: str = option("online", "data regime", choices=("online", "finite"))
-    train_size: int | None = option(None, "training-set size P (finite regime; null when online)", minimum=1)
-    m: int = option(64, "mini-batch size", minimum=1, unit="patterns")
+    train_size: int | None = option(None, "training-set size P (finite regime; null when online)", minimum=1, maximum=10_000_000)
+    m: int = option(64, "mini-batch size", minimum=1, maximum=10_000_000, unit="patterns")
     # greedy dynamics (discrete students)
     refresh: str = option("sweep", "greedy mini-batch refresh", choices=("sweep", "proposal"))
     order: str = option("random", "greedy proposal order", choices=("random", "sequential"))
-    temperature: float = option(0.0, "Metropolis temperature on the mini-batch energy", minimum=0, note="0 = greedy")
-    max_sweeps: int = option(2000, "greedy sweep budget", minimum=1)
+    temperature: float = option(0.0, "Metropolis temperature on the mini-batch energy", minimum=0, maximum=1e6, note="0 = greedy")
+    max_sweeps: int = option(2000, "greedy sweep budget", minimum=1, maximum=100_000_000)
     # SGD (continuous students)
-    lr: float = option(2.0, "SGD learning rate", minimum=0, exclusive_minimum=True)
+    lr: float = option(2.0, "SGD learning rate", minimum=0, exclusive_minimum=True, maximum=1e6)
     loss: str = option("mse", "SGD loss", choices=("mse", "logistic"))
-    max_steps: int = option(3000, "SGD step budget", minimum=1)
-    eval_every: int = option(100, "SGD steps between test-error evaluations", minimum=1)
+    max_steps: int = option(3000, "SGD step budget", minimum=1, maximum=1_000_000_000)
+    eval_every: int = option(100, "SGD steps between test-error evaluations", minimum=1, maximum=1_000_000_000)
     success_threshold: float = option(0.01, "continuous students: success iff test error <= this", minimum=0, maximum=1, exclusive_maximum=True)
     # observables
-    n_test: int = option(10000, "test patterns for gen_error", minimum=1)
-    trajectory_points: int = option(0, "log-spaced trajectory samples", minimum=0, note="0 = none")
+    n_test: int = option(10000, "test patterns for gen_error", minimum=1, maximum=100_000_000)
+    trajectory_points: int = option(0, "log-spaced trajectory samples", minimum=0, maximum=10_000, note="0 = none")
     stop_at_success: bool = option(True, "whether a run stops at its first success")
 
     @property
@@ -134,26 +144,65 @@ NULLABLE = tuple(name for name in FIELDS if type(None) in typing.get_args(_HINTS
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true | false"}
 
 
-def _bounds(o: Option) -> str:
-    lo = None if o.minimum is None else f"{'>' if o.exclusive_minimum else '>='} {o.minimum:g}"
-    hi = None if o.maximum is None else f"{'<' if o.exclusive_maximum else '<='} {o.maximum:g}"
-    if lo and hi:
-        return f" in {'(' if o.exclusive_minimum else '['}{o.minimum:g}, {o.maximum:g}{')' if o.exclusive_maximum else ']'}"
-    return f" {lo or hi}" if lo or hi else ""
+class Limit(NamedTuple):
+    """Allowed range of a number: lo <= value <= hi, or strictly above lo
+    with ``lo_open`` (lr > 0), or strictly below hi with ``hi_open``."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, value) -> bool:
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = value < self.hi if self.hi_open else value <= self.hi
+        return above and below
+
+    def describe(self) -> str:
+        def text(x):
+            return str(x) if isinstance(x, int) else f"{x:g}"
+
+        return f"{'>' if self.lo_open else '>='} {text(self.lo)} and {'<' if self.hi_open else '<='} {text(self.hi)}"
+
+
+# The bounds of every number a config holds, checked when it is parsed (each
+# message names the key, the value and the limit): the run options' bounds
+# come from their declarations above; the sweep keys (experiment and
+# top-level keys of mbphase.pipeline.config; for list keys, every item) are
+# declared here. Why these values: integers are stored as int64; a run holds
+# N x m and N x train_size pattern values at once (MAX_PATTERN_VALUES);
+# budgets and trajectory samples bound a run's time and arrays; the job count
+# of a whole sweep (MAX_JOBS) bounds the time Snakemake takes to build its DAG
+# (about 5 s per 10,000 jobs). README "Limits" documents them.
+SWEEP_LIMITS: dict[str, Limit] = {
+    "base_seed": Limit(0, MAX_INT64),
+    "threads": Limit(1, 1024),
+    "sizes": Limit(1, 1_000_000),
+    "m_per_size": Limit(0, 10_000, lo_open=True),
+    "metropolis_temperatures": Limit(0, 1e6, lo_open=True),
+    "seeds": Limit(1, 1_000_000),
+    "seeds_per_job": Limit(1, 100_000),
+    "mem_mb": Limit(1, 100_000_000),
+    "runtime": Limit(1, 1_000_000),
+}
+LIMITS: dict[str, Limit] = {
+    **{name: Limit(o.minimum, o.maximum, o.exclusive_minimum, o.exclusive_maximum) for name, o in OPTIONS.items() if TYPES[name] in (int, float)},
+    **SWEEP_LIMITS,
+}
+# Pattern values (inputs x patterns) one run holds at once, as N x m and
+# N x train_size: 10^8 float64 values are 800 MB per run computed at once.
+MAX_PATTERN_VALUES = 100_000_000
+# Training jobs of a whole sweep (all experiments, points and seed blocks).
+MAX_JOBS = 50_000
 
 
 def allowed(name: str) -> str:
-    """What option ``name`` allows, in words ('an integer >= 1', 'sparse | dense')."""
+    """What option ``name`` allows, in words ('an integer >= 1 and <= 999 (limit)', 'sparse | dense')."""
     o = OPTIONS[name]
     if o.choices:
         return " | ".join(o.choices)
-    return _TYPE_WORDS[TYPES[name]] + _bounds(o) + (f" ({o.note})" if o.note else "")
-
-
-def _within_bounds(o: Option, v: float) -> bool:
-    if o.minimum is not None and (v <= o.minimum if o.exclusive_minimum else v < o.minimum):
-        return False
-    return o.maximum is None or (v < o.maximum if o.exclusive_maximum else v <= o.maximum)
+    bounds = f" {LIMITS[name].describe()} (limit)" if name in LIMITS else ""
+    return _TYPE_WORDS[TYPES[name]] + bounds + (f" ({o.note})" if o.note else "")
 
 
 def check_option(name: str, value: Any, where: str = "") -> None:
@@ -171,8 +220,11 @@ def check_option(name: str, value: Any, where: str = "") -> None:
     else:
         ok = isinstance(value, str) and (not o.choices or value in o.choices)
     if not ok:
-        raise ParamError(name, value, "a finite number" if kind is float else allowed(name) if kind is not int else "an integer", where)
-    if kind in (int, float) and not _within_bounds(o, value):
+        if kind is int:
+            integral_float = isinstance(value, float) and value.is_integer()
+            raise ParamError(name, value, "an integer" + (" (written without a decimal point)" if integral_float else ""), where)
+        raise ParamError(name, value, "a finite number" if kind is float else allowed(name), where)
+    if kind in (int, float) and not LIMITS[name].contains(value):
         raise ParamError(name, value, allowed(name), where)
 
 
@@ -238,9 +290,11 @@ def validate(p: RunParams, where: str = "") -> None:
     need(p.inputs != "binary" or p.d % 2 == 1, "d", "an odd integer with binary inputs (a teacher field must never be 0)")
     need(p.d <= p.n_inputs, "d", f"at most N = {p.n_inputs}")
     need(p.topology != "tree" or p.n_inputs == p.K * p.d, "N", f"K*d = {p.K * p.d} for topology 'tree' (non-overlapping fields)")
+    need(p.n_inputs * p.m <= MAX_PATTERN_VALUES, "m", f"at most {MAX_PATTERN_VALUES // p.n_inputs} with N = {p.n_inputs} (limit: N x m <= {MAX_PATTERN_VALUES} pattern values held at once)")
     if p.data == "finite":
         need(p.train_size is not None, "train_size", "an integer >= 1 when data is 'finite'")
         need(p.train_size >= p.m, "train_size", f"at least the mini-batch size m = {p.m}")
+        need(p.n_inputs * p.train_size <= MAX_PATTERN_VALUES, "train_size", f"at most {MAX_PATTERN_VALUES // p.n_inputs} with N = {p.n_inputs} (limit: N x train_size <= {MAX_PATTERN_VALUES} pattern values held at once)")
     # Weight-based success is exact only when every student weight vector is
     # fixed by its unit's function. A dense committee of K >= 3 units reading
     # d = 1 input each is itself one majority unit, which other weight
