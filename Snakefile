@@ -14,6 +14,7 @@ wildcard_constraints:
     size=r"\d+",
     m=r"\d+",
     temperature=r"\d[0-9.e+-]*",
+    init=r"random|teacher",
     first=r"\d+",
     stop=r"\d+",
 

@@ -36,22 +36,23 @@ from .layout import fill_template, format_temperature
 from .schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .storage import atomic_write_table, read_checked
 
-POINT_KEYS = ("size", "m", "temperature")
-RUN_ORDER = ("size", "m", "temperature", "seed")
+POINT_KEYS = ("size", "m", "temperature", "init")
+RUN_ORDER = ("size", "m", "temperature", "init", "seed")
 
 AGGREGATED_COLUMNS = {
     **COLUMNS,
-    "n_runs": (pa.int64(), "runs of this row's point (size, m, temperature) in the aggregated table"),
+    "n_runs": (pa.int64(), "runs of this row's point (size, m, temperature, init) in the aggregated table"),
 }
-# The trajectory files do not carry the temperature; the aggregated table
-# does, from the file's point, so that Metropolis baseline runs at m =
-# train_size can be told apart.
+# The trajectory files do not carry the temperature nor the start; the
+# aggregated table does, from the file's point, so that Metropolis baseline
+# runs at m = train_size can be told apart.
 AGGREGATED_TRAJECTORY_COLUMNS = {
     **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k in ("experiment", "size", "m")},
     "temperature": (pa.float64(), "temperature of the run's point"),
+    "init": (pa.string(), "initial student weights of the run's point: random | teacher"),
     **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k not in ("experiment", "size", "m")},
 }
-TRAJECTORY_ORDER = ("size", "m", "temperature", "seed", "t")
+TRAJECTORY_ORDER = ("size", "m", "temperature", "init", "seed", "t")
 
 
 class AggregationError(RuntimeError):
@@ -74,9 +75,10 @@ class RunFile:
     temperature: float
     first: int
     stop: int
+    init: str = "random"
 
     def point(self) -> str:
-        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}"
+        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}, init {self.init}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Spec:
 
     experiment: str
     seeds: int
-    points: tuple[tuple[int, int, float], ...]
+    points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
 
@@ -97,7 +99,8 @@ class Spec:
         return cls(
             experiment=str(raw["experiment"]),
             seeds=int(raw["seeds"]),
-            points=tuple((int(s), int(m), float(t)) for s, m, t in raw["points"]),
+            # [size, m, temperature] or [size, m, temperature, init]
+            points=tuple((int(p[0]), int(p[1]), float(p[2]), str(p[3]) if len(p) > 3 else "random") for p in raw["points"]),
             blocks=tuple((int(a), int(b)) for a, b in raw["blocks"]),
             base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
         )
@@ -110,10 +113,12 @@ class Spec:
         """Every run file, from path templates with the fields of
         :func:`mbphase.layout.fill_template`."""
         out = []
-        for size, m, t in self.points:
+        for point in self.points:
+            size, m, t = point[:3]
+            init = point[3] if len(point) > 3 else "random"
             for first, stop in self.blocks:
-                traj = Path(fill_template(trajectory_template, size, m, t, first, stop)) if trajectory_template else None
-                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop)), traj, size, m, t, first, stop))
+                traj = Path(fill_template(trajectory_template, size, m, t, first, stop, init)) if trajectory_template else None
+                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop, init)), traj, size, m, t, first, stop, init))
         return out
 
 
@@ -130,7 +135,7 @@ def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: i
     def fail(what: str):
         raise AggregationError(f"{path}: {what}, but the file's name and the config say {f.point()}, seeds {f.first}..{f.stop - 1}; {_advice(path)}")
 
-    for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
+    for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m), ("init", f.init)):
         values = sorted(set(df[column].tolist()))
         if values != [expected]:
             fail(f"holds rows with {column} {values}")
@@ -228,7 +233,7 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
     for f in files:
         df = read_checked(f.runs, "runs")
         _check_file_rows(df, f, experiment, base_seed, f.runs)
-        by_point.setdefault((f.size, f.m, float(f.temperature)), []).append((f, df))
+        by_point.setdefault((f.size, f.m, float(f.temperature), f.init), []).append((f, df))
         if f.trajectory is not None:
             traj = read_checked(f.trajectory, "trajectory")
             for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
@@ -237,6 +242,7 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
             if not set(traj["seed"].tolist()) <= set(range(f.first, f.stop)):
                 raise AggregationError(f"{f.trajectory}: holds trajectory rows of seeds outside {f.first}..{f.stop - 1}; {_advice(f.trajectory)}")
             traj.insert(list(traj.columns).index("m") + 1, "temperature", float(f.temperature))
+            traj.insert(list(traj.columns).index("temperature") + 1, "init", f.init)
             trajectories.append(traj)
 
     parts = []

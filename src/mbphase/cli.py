@@ -46,6 +46,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", type=int, required=True, help="value of the experiment's size parameter (d or N)")
     run.add_argument("--m", type=int, required=True, help="mini-batch size")
     run.add_argument("--temperature", type=float, default=None, help="temperature (default: the experiment's)")
+    run.add_argument("--init", choices=("random", "teacher"), default=None, help="initial student weights (default: the experiment's)")
     run.add_argument("--seeds", required=True, help="seed range A:B (seeds A..B-1)")
     run.add_argument("--threads", type=int, default=1, help="Numba threads (parallel over seeds)")
     run.add_argument("--out", required=True, help="Parquet file of the run rows")
@@ -63,8 +64,8 @@ def _add_workflow_commands(sub) -> None:
     comp.add_argument("--flag", default=None, help="write a JSON record of the compilation here (the workflow's flag file)")
 
     agg = sub.add_parser("aggregate", help="check and concatenate the run files of one experiment")
-    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature], ...], blocks [[first, stop], ...]")
-    agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {first} {stop}")
+    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature, init], ...], blocks [[first, stop], ...]")
+    agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {init} {first} {stop}")
     agg.add_argument("--trajectories-template", default=None, help="trajectory-file path, same fields")
     agg.add_argument("--out-runs", required=True, help="aggregated run table (Parquet)")
     agg.add_argument("--out-trajectories", required=True, help="aggregated trajectory table (Parquet)")
@@ -103,7 +104,7 @@ def cmd_aggregate(args) -> int:
     for message in result.warnings:
         print(f"mbphase: warning: {message}", file=sys.stderr)
     write_aggregate(result, args.out_runs, args.out_trajectories)
-    n_points = result.runs.groupby(["size", "m", "temperature"]).ngroups if len(result.runs) else 0
+    n_points = result.runs.groupby(["size", "m", "temperature", "init"]).ngroups if len(result.runs) else 0
     print(f"{spec.experiment}: {len(result.runs)} runs in {n_points} points, {len(result.trajectories)} trajectory samples")
     return 0
 
@@ -114,10 +115,10 @@ def cmd_analyse(args) -> int:
 
     runs = read_checked(args.runs, "runs")
     if args.expected_seeds is not None and len(runs):
-        counts = runs.groupby(["size", "m", "temperature"]).size()
+        counts = runs.groupby(["size", "m", "temperature", "init"]).size()
         short = counts[counts < args.expected_seeds]
         if len(short):
-            listing = ", ".join(f"(size {s}, m {m}, T {t:g}): {n}" for (s, m, t), n in short.items())
+            listing = ", ".join(f"(size {s}, m {m}, T {t:g}, init {i}): {n}" for (s, m, t, i), n in short.items())
             message = f"{args.runs}: {len(short)} point(s) have fewer runs than the {args.expected_seeds} seeds configured: {listing}"
             if not args.allow_incomplete:
                 from .aggregate import AggregationError
@@ -158,7 +159,8 @@ def cmd_run(args) -> int:
     if seeds.stop > exp.seeds:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
     temperature = exp.points[0].temperature if args.temperature is None else args.temperature
-    params = exp.params(Point(args.size, args.m, temperature))
+    init = exp.points[0].init if args.init is None else args.init
+    params = exp.params(Point(args.size, args.m, temperature, init))
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
 
     from .run import run_point

@@ -21,6 +21,7 @@ DATA_REGIMES = ("online", "finite")
 REFRESH = ("sweep", "proposal")
 ORDERS = ("random", "sequential")
 LOSSES = ("mse", "logistic")
+INITS = ("random", "teacher")
 
 
 class ParamError(ValueError):
@@ -55,6 +56,10 @@ class RunParams:
     data: str = "online"
     train_size: int | None = None
     m: int = 64
+    # initial student weights: random (uniform over the allowed values, or
+    # N(0, 1) for continuous students) or the teacher's (the equilibrium test
+    # of the Metropolis baseline starts from both ends)
+    init: str = "random"
     # greedy dynamics (discrete students)
     refresh: str = "sweep"
     order: str = "random"
@@ -64,6 +69,10 @@ class RunParams:
     lr: float = 2.0
     loss: str = "mse"
     max_steps: int = 3000
+    # SGD budget in samples per weight, alpha = steps * m / fan_in; when set
+    # it replaces max_steps (steps = ceil(alpha * fan_in / m)) so that every
+    # size and mini-batch size gets the same training per weight
+    samples_per_weight: float | None = None
     eval_every: int = 100
     success_threshold: float = 0.01
     # observables
@@ -80,6 +89,14 @@ class RunParams:
     def fan_in(self) -> int:
         """Inputs read by one student hidden unit."""
         return self.d if self.architecture == "sparse" else self.n_inputs
+
+    @property
+    def sgd_steps(self) -> int:
+        """SGD step budget: ``max_steps``, or ``ceil(samples_per_weight *
+        fan_in / m)`` when the budget is given in samples per weight."""
+        if self.samples_per_weight is None:
+            return self.max_steps
+        return max(1, math.ceil(self.samples_per_weight * self.fan_in / self.m))
 
     @property
     def n_weights(self) -> int:
@@ -106,9 +123,11 @@ _CHOICES = {
     "refresh": REFRESH,
     "order": ORDERS,
     "loss": LOSSES,
+    "init": INITS,
 }
 _INTS = ("K", "d", "N", "train_size", "m", "max_sweeps", "max_steps", "eval_every", "n_test", "trajectory_points")
-_FLOATS = ("temperature", "lr", "success_threshold")
+_FLOATS = ("temperature", "lr", "success_threshold", "samples_per_weight")
+_NULLABLE = ("N", "train_size", "samples_per_weight")
 
 
 def suggest(key: str, known) -> str:
@@ -139,11 +158,11 @@ def make_params(values: Mapping[str, Any], where: str = "") -> RunParams:
             raise ParamError(key, value, " | ".join(_CHOICES[key]), where)
         if key in _INTS and not (_is_int(value) or (key in ("N", "train_size") and value is None)):
             raise ParamError(key, value, "an integer", where)
-        if key in _FLOATS and not (_is_number(value) and math.isfinite(value)):
+        if key in _FLOATS and not (_is_number(value) and math.isfinite(value)) and not (key in _NULLABLE and value is None):
             raise ParamError(key, value, "a finite number", where)
         if key == "stop_at_success" and not isinstance(value, bool):
             raise ParamError(key, value, "true | false", where)
-    params = RunParams(**{k: (float(v) if k in _FLOATS else v) for k, v in values.items()})
+    params = RunParams(**{k: (float(v) if k in _FLOATS and v is not None else v) for k, v in values.items()})
     validate(params, where)
     return params
 
@@ -170,6 +189,7 @@ def validate(p: RunParams, where: str = "") -> None:
     need(p.max_sweeps >= 1, "max_sweeps", "an integer >= 1")
     need(p.lr > 0, "lr", "a number > 0")
     need(p.max_steps >= 1, "max_steps", "an integer >= 1")
+    need(p.samples_per_weight is None or p.samples_per_weight > 0, "samples_per_weight", "a number > 0 (SGD samples per weight, alpha = steps * m / fan_in), or null to use max_steps")
     need(p.eval_every >= 1, "eval_every", "an integer >= 1")
     need(0 <= p.success_threshold < 1, "success_threshold", "a number in [0, 1)")
     need(p.n_test >= 1, "n_test", "an integer >= 1")

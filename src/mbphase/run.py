@@ -69,6 +69,18 @@ def initial_student(p: RunParams, rng: np.random.Generator) -> np.ndarray:
     return rng.choice(values, size=shape)
 
 
+def teacher_start(p: RunParams, teacher_weights: np.ndarray, teacher_fields: np.ndarray) -> np.ndarray:
+    """The student weights that compute the teacher's function: the teacher's
+    weights (sparse students), or the same on the teacher units' fields and
+    0 on every other input (dense students)."""
+    if p.architecture == "sparse":
+        return np.array(teacher_weights, dtype=np.float64)
+    out = np.zeros((p.K, p.fan_in))
+    for k in range(p.K):
+        out[k, teacher_fields[k]] = teacher_weights[k]
+    return out
+
+
 def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInputs:
     """Draw teachers, initial students and kernel stream states for ``seeds``."""
     n = len(seeds)
@@ -85,7 +97,10 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         teacher = make_teacher(p, streams["teacher"])
         out.teacher_weights[i] = teacher.weights
         out.teacher_fields[i] = teacher.fields
-        out.student_weights[i] = initial_student(p, np.random.default_rng(streams["init"]))
+        if p.init == "teacher":
+            out.student_weights[i] = teacher_start(p, teacher.weights, teacher.fields)
+        else:
+            out.student_weights[i] = initial_student(p, np.random.default_rng(streams["init"]))
         out.student_inputs[i] = teacher.fields if p.architecture == "sparse" else dense_inputs
         for j, name in enumerate(("data", "dynamics", "test")):
             out.states[i, j] = xoshiro_state(streams[name])
@@ -115,14 +130,14 @@ def run_kernel(p: RunParams, inputs: SeedInputs, traj_times: np.ndarray) -> tupl
     else:
         sgd_many(
             *common, p.architecture == "dense", p.inputs == "gaussian", p.m, train_size, p.lr, p.loss == "logistic",
-            p.max_steps, p.eval_every, p.success_threshold, p.stop_at_success, p.n_test, traj_times,
+            p.sgd_steps, p.eval_every, p.success_threshold, p.stop_at_success, p.n_test, traj_times,
             inputs.states, scalars, traj,
         )
     return scalars, traj
 
 
 def trajectory_times(p: RunParams) -> np.ndarray:
-    horizon = p.max_sweeps if p.weights == "discrete" else p.max_steps
+    horizon = p.max_sweeps if p.weights == "discrete" else p.sgd_steps
     return log_times(horizon, p.trajectory_points)
 
 

@@ -11,7 +11,7 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METADATA_KEY = b"mbphase"
 
 # Parameter columns: every field of RunParams (N with its default filled in).
@@ -27,13 +27,15 @@ PARAM_COLUMNS = {
     "data": (pa.string(), "data regime: online | finite"),
     "train_size": (pa.int64(), "training-set size P (finite regime; null when online)"),
     "m": (pa.int64(), "mini-batch size, patterns"),
+    "init": (pa.string(), "initial student weights: random | teacher (the teacher's, for the equilibrium test of the Metropolis baseline)"),
     "refresh": (pa.string(), "greedy mini-batch refresh: sweep | proposal"),
     "order": (pa.string(), "greedy proposal order: random | sequential"),
     "temperature": (pa.float64(), "Metropolis temperature on the mini-batch energy (0 = greedy)"),
     "max_sweeps": (pa.int64(), "greedy sweep budget"),
     "lr": (pa.float64(), "SGD learning rate"),
     "loss": (pa.string(), "SGD loss: mse | logistic"),
-    "max_steps": (pa.int64(), "SGD step budget"),
+    "max_steps": (pa.int64(), "SGD step budget (ignored when samples_per_weight is set)"),
+    "samples_per_weight": (pa.float64(), "SGD budget in samples per weight, alpha = steps * m / fan_in (null: max_steps is the budget)"),
     "eval_every": (pa.int64(), "SGD steps between test-error evaluations"),
     "success_threshold": (pa.float64(), "continuous students: success iff test error <= this"),
     "n_test": (pa.int64(), "test patterns for gen_error"),

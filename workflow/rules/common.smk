@@ -149,8 +149,8 @@ def train_sources(experiment):
 
 # ------------------------------------------------------------------ paths
 
-RUN_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.parquet"
-TRAJECTORY_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}.trajectory.parquet"
+RUN_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}_{init}/seeds{first}-{stop}.parquet"
+TRAJECTORY_FILE = "results/runs/{experiment}/size{size}/m{m}_T{temperature}_{init}/seeds{first}-{stop}.trajectory.parquet"
 COMPILE_FLAG = "results/numba_compiled.json"
 RUNS_TABLE = "results/tables/{experiment}/runs.parquet"
 TRAJECTORIES_TABLE = "results/tables/{experiment}/trajectories.parquet"
@@ -193,6 +193,7 @@ def run_wildcards(exp, point, first, stop):
         size=point.size,
         m=point.m,
         temperature=format_temperature(point.temperature),
+        init=point.init,
         first=first,
         stop=stop,
     )
@@ -277,7 +278,7 @@ def aggregate_spec(wildcards):
         "experiment": exp.name,
         "seeds": exp.seeds,
         "base_seed": config["base_seed"],
-        "points": [[p.size, p.m, p.temperature] for p in exp.points],
+        "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
     }
     return json.dumps(spec, sort_keys=True, separators=(",", ":"))
