@@ -81,7 +81,6 @@ def _add_workflow_commands(sub) -> None:
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
     plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
-    plo.add_argument("--collapse-form", choices=("power", "critical"), default="power", help="scaling form of figure 2")
 
 
 def cmd_compile(args) -> int:
@@ -142,7 +141,7 @@ def cmd_plot(args) -> int:
         for name, table in read_tables(directory).items():
             parts.setdefault(name, []).append(table)
     tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
-    written = plot_all(tables, args.out_dir, collapse_form=args.collapse_form)
+    written = plot_all(tables, args.out_dir)
     for name, paths in written.items():
         print(f"{name}: {', '.join(str(p) for p in paths)}")
     return 0

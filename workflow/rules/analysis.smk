@@ -40,6 +40,8 @@ rule plot:
         fig6_pdf=figure("fig6_overlap_hist", "pdf"),
         fig7_png=figure("fig7_t_eff", "png"),
         fig7_pdf=figure("fig7_t_eff", "pdf"),
+        fig9_png=figure("fig9_width", "png"),
+        fig9_pdf=figure("fig9_width", "pdf"),
     log:
         "results/logs/plot.log",
     benchmark:

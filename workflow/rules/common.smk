@@ -164,11 +164,14 @@ ANALYSIS_TABLES = (
     "psucc",
     "critical",
     "power_law",
+    "local_exponent",
+    "sharpening",
     "collapse",
     "overlap",
-    "overlap_jump",
-    "bimodality",
-    "overlap_hist",
+    "stationary",
+    "order_gap",
+    "order",
+    "stationary_hist",
     "solve_time",
     "test_error",
     "t_eff",
@@ -181,8 +184,9 @@ FIGURES = {
     "fig3_mc_scaling": "3. Critical mini-batch size",
     "fig4_test_error": "4. Test error",
     "fig5_solve_time": "5. Time to solution",
-    "fig6_overlap_hist": "6. Overlap histograms",
+    "fig6_overlap_hist": "6. Order of the transition",
     "fig7_t_eff": "7. Effective temperature",
+    "fig9_width": "9. Width of the transition",
 }
 FIGURE_FORMATS = ("png", "pdf")
 
