@@ -87,6 +87,25 @@ def _no_data(path_stem, title: str, reason: str) -> list[Path]:
     return save_figure(fig, path_stem)
 
 
+def _footnote(fig: Figure, heading: str, lines: list[str]) -> None:
+    """List what a figure leaves out (and why) under its panels, one line
+    each (repeated lines once), in space added below the panels."""
+    lines = list(dict.fromkeys(lines))
+    if not lines:
+        return
+    text = heading + "\n" + "\n".join(f"  {line}" for line in lines)
+    height = fig.get_figheight()
+    extra = 0.17 * (len(lines) + 1) + 0.1
+    fig.set_figheight(height + extra)
+    fig.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left")
+    fig.get_layout_engine().set(rect=(0, extra / (height + extra), 1, height / (height + extra)))
+
+
+def _chunks(names: list[str], per_line: int = 3) -> list[str]:
+    """Names joined a few per line, for :func:`_footnote`."""
+    return [", ".join(names[i:i + per_line]) for i in range(0, len(names), per_line)]
+
+
 def _has(table: pd.DataFrame | None, columns) -> bool:
     """Whether ``table`` has rows and every column in ``columns``."""
     return table is not None and not table.empty and all(c in table.columns for c in columns)
@@ -226,7 +245,8 @@ def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem) -> lis
     scaled = add_scaled_x(psucc, collapse)
     scaled = scaled[np.isfinite(scaled["x_scaled"].to_numpy(dtype=float))]
     left_out = collapse[~np.isfinite(collapse["b"].to_numpy(dtype=float))]
-    notes = [f"{row['experiment']}: {row['reason']}" for _, row in left_out.iterrows()]
+    notes = [f"{row['experiment']}: {row['reason']}" for _, row in left_out.iterrows()
+             if row["experiment"] not in set(scaled["experiment"])]
     if scaled.empty:
         return _no_data(path_stem, title, "no experiment has a collapse:\n" + "\n".join(notes))
     panels = _panels(scaled, per_fit=True)
@@ -254,9 +274,7 @@ def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem) -> lis
         ax.set_ylabel(PSUCC_LABEL)
         ax.set_title(panel_title, fontsize=10)
         ax.legend(fontsize=8, frameon=False, loc="lower right")
-    if notes:
-        fig.text(0.01, 0.0, "not drawn: " + "; ".join(notes), fontsize=7, va="bottom", wrap=True)
-        fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
+    _footnote(fig, "Not drawn:", notes)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
@@ -336,10 +354,7 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
     axl.set_title("local exponents between consecutive sizes (dashed: fitted $b$)", fontsize=10)
     if axl.has_data():
         axl.legend(fontsize=8, frameon=False)
-    if left_out:
-        fig.text(0.01, 0.0, f"not drawn (m_c at fewer than {min_sizes} sizes): " + ", ".join(left_out), fontsize=7,
-                 va="bottom", wrap=True)
-        fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
+    _footnote(fig, f"Not drawn (an m_c at fewer than {min_sizes} sizes):", _chunks(left_out))
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
@@ -413,7 +428,7 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
             if {"n_solved", "n_runs"} <= set(rows.columns):
                 for m, t, k, n in zip(rows["m"], rows["t_median"], rows["n_solved"], rows["n_runs"]):
                     ax.annotate(f"{int(k)}/{int(n)}", (m, t), xytext=(3, -9), textcoords="offset points",
-                                fontsize=6, color=colour)
+                                fontsize=6.5, color=colour)
             if _has(critical, ["experiment", "size", "m_c"]):
                 mc = critical[(critical["experiment"] == rows["experiment"].iloc[0])
                               & (critical["size"] == rows["size"].iloc[0])]
@@ -427,10 +442,7 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
         ax.set_title(panel_title, fontsize=10)
         ax.legend(fontsize=8, frameon=False)
     skipped = sorted(set(solve_time["experiment"].astype(str)) - with_median)
-    if skipped:
-        fig.text(0.01, 0.0, "not drawn (fewer than half the runs solve at every m): " + ", ".join(skipped),
-                 fontsize=7, va="bottom", wrap=True)
-        fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    _footnote(fig, "Not drawn (fewer than half the runs solve at every m):", _chunks(skipped))
     fig.suptitle(title + "; labels: runs solved / runs" + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
     return save_figure(fig, path_stem)
 
@@ -489,19 +501,18 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
             axis.set_xlabel("$m / m_c$")
         axq.axhline(1.0, color="0.5", lw=0.8)
         axq.set_ylabel("stationary overlap $\\langle q_\\mathrm{late}\\rangle$\n(unsolved runs)")
-        axq.set_title(experiment, fontsize=10)
-        axq.legend(fontsize=7, frameon=False, loc="lower left")
-        axe.set_ylabel("stationary training error\nper pattern (unsolved runs)")
-        axe.set_ylim(bottom=0)
+        verdict = ""
         if _has(order, ["experiment", "verdict", "gap_at_mc", "gap_at_mc_err"]):
             row = order[order["experiment"].astype(str) == experiment]
             if len(row):
                 row = row.iloc[0]
-                text = row["verdict"] or "no verdict"
+                verdict = row["verdict"] or "no verdict"
                 if np.isfinite(row["gap_at_mc"]):
-                    text += f"\ngap at $m_c$: {row['gap_at_mc']:.3f} ± {row['gap_at_mc_err']:.3f}"
-                axq.text(0.97, 0.05, text, transform=axq.transAxes, ha="right", va="bottom", fontsize=8,
-                         bbox=dict(facecolor="white", edgecolor="0.8", alpha=0.9))
+                    verdict += f", gap at $m_c$: {row['gap_at_mc']:.3f} ± {row['gap_at_mc_err']:.3f}"
+        axq.set_title(experiment + (f"\n{verdict}" if verdict else ""), fontsize=9)
+        axe.set_ylabel("stationary training error\nper pattern (unsolved runs)")
+        axe.set_ylim(bottom=0)
+        axe.legend(fontsize=7, frameon=False, loc="best")
         # Histograms at the largest size.
         largest = group["size"].max()
         hist = stationary_hist[(stationary_hist["experiment"].astype(str) == experiment)
@@ -519,13 +530,13 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
                 x_val = float(rows_l.loc[rows_l["m"] == m, "x"].iloc[0])
                 edges = np.append(cell["bin_left"].to_numpy(float), cell["bin_right"].to_numpy(float)[-1:])
                 axh.stairs((cell["count"] / total).to_numpy(float) if total else np.zeros(len(cell)), edges,
-                           color=colour, lw=1.6, label=f"m = {_fmt(m)} (m/m_c = {x_val:.2f}), {int(total)} runs")
+                           color=colour, lw=1.6, label=f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
             occupied = hist[(hist["count"] > 0) & hist["m"].isin(chosen)]
             if len(occupied):
                 axh.set_xlim(max(occupied["bin_left"].min() - 0.1, -1.02), 1.02)
             size_key = str(group["size_key"].iloc[0])
             axh.set_title(f"{_size_label(size_key, largest)}: $q_\\mathrm{{late}}$ of the unsolved runs", fontsize=10)
-            axh.legend(fontsize=7, frameon=False, loc="upper left")
+            axh.legend(fontsize=7, frameon=False, loc="best")
         else:
             axh.text(0.5, 0.5, "no unsolved runs near $m_c$", ha="center", va="center", transform=axh.transAxes)
         axh.set_xlabel("stationary overlap $q_\\mathrm{late}$")
@@ -577,6 +588,12 @@ def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_ste
     size_keys = sorted(finite["size_key"].astype(str).unique())
     ax.set_xlabel(" / ".join(SIZE_AXIS_LABELS.get(k, f"size {k}") for k in size_keys))
     ax.set_ylabel("width $w$ of the transition in $\\ln m$")
+    low, high = ax.get_ylim()
+    if high / low < 20:
+        # Less than about a decade: label every 1..9 x 10^k tick, or the
+        # axis shows a single number.
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=np.arange(1, 10)))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.legend(fontsize=8, frameon=False)
     fig.suptitle(title + " (dashed: fitted $w = C\\,\\mathrm{size}^{-1/\\nu}$)")
     return save_figure(fig, path_stem)
