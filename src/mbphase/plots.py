@@ -101,6 +101,18 @@ def _footnote(fig: Figure, heading: str, lines: list[str]) -> None:
     fig.get_layout_engine().set(rect=(0, extra / (height + extra), 1, height / (height + extra)))
 
 
+def _without_baseline(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-point table other than the Metropolis baseline
+    (temperature > 0, and teacher starts): one point per temperature and
+    start, shown in figure 7, and a legend too long for a panel elsewhere."""
+    keep = np.ones(len(table), dtype=bool)
+    if "temperature" in table.columns:
+        keep &= ~(pd.to_numeric(table["temperature"], errors="coerce").fillna(0.0).to_numpy() > 0)
+    if "init" in table.columns:
+        keep &= (table["init"].astype("string").fillna("random") != "teacher").to_numpy(dtype=bool)
+    return table[keep]
+
+
 def _chunks(names: list[str], per_line: int = 3) -> list[str]:
     """Names joined a few per line, for :func:`_footnote`."""
     return [", ".join(names[i:i + per_line]) for i in range(0, len(names), per_line)]
@@ -205,6 +217,9 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
     title = "Success probability against mini-batch size"
     if not _has(psucc, ["experiment", "size", "m", "p_succ", "ci_low", "ci_high"]):
         return _no_data(path_stem, title, "the psucc table is empty")
+    psucc = _without_baseline(psucc)
+    if psucc.empty:
+        return _no_data(path_stem, title, "only Metropolis baseline points (figure 7)")
     panels = _panels(psucc[psucc["n_runs"] > 0] if "n_runs" in psucc.columns else psucc)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
@@ -373,6 +388,9 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
     title = "Test error against mini-batch size"
     if not _has(test_error, ["experiment", "size", "m", "gen_error_mean", "gen_error_sem"]):
         return _no_data(path_stem, title, "the test_error table is empty")
+    test_error = _without_baseline(test_error)
+    if test_error.empty:
+        return _no_data(path_stem, title, "only Metropolis baseline points (figure 7)")
     panels = _panels(test_error)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
@@ -408,6 +426,7 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
     title = "Kaplan-Meier median time to solution (unsolved runs censored)"
     if not _has(solve_time, ["experiment", "size", "m", "t_median", "t_ci_low", "t_ci_high"]):
         return _no_data(path_stem, title, "the solve_time table is empty")
+    solve_time = _without_baseline(solve_time)
     finite = np.isfinite(solve_time["t_median"].to_numpy(dtype=float))
     with_median = set(solve_time.loc[finite, "experiment"].astype(str))
     shown = solve_time[finite]
