@@ -27,10 +27,8 @@ PROVENANCE = ("code_version", "mbphase_version", "versions", "job_wall_time_s", 
 
 
 def _jobs():
-    try:
-        from mbphase.pipeline.config import iter_jobs, load_config
-    except ImportError:  # the layout before the sim/ pipeline/ split
-        from mbphase.pipeline.config import iter_jobs, load_config
+    from mbphase.pipeline.config import iter_jobs, load_config
+
     return iter_jobs(load_config(TINY)[1])
 
 
@@ -41,7 +39,7 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         for i, (exp, point, first, stop) in enumerate(_jobs()):
             out, traj = Path(tmp, f"{i}.parquet"), Path(tmp, f"{i}.trajectory.parquet")
             argv = ["run", "--config", str(TINY), "--experiment", exp.name, "--size", str(point.size), "--m", str(point.m),
-                    "--temperature", repr(point.temperature), "--seeds", f"{first}:{stop}", "--progress", "off",
+                    "--temperature", repr(point.temperature), "--init", point.init, "--seeds", f"{first}:{stop}", "--progress", "off",
                     "--out", str(out), "--trajectory-out", str(traj)]
             if main(argv) != 0:
                 raise RuntimeError(f"mbphase {' '.join(argv)} failed")

@@ -63,9 +63,9 @@ def bernoulli_runs(
         effect that correlates the outcomes of one seed across m.
 
     Observables: a solved run has q = 1, gen_error = 0, t_solve ~ 100 (m_c/m)^2
-    x Gamma noise, and NaN late averages; a failed run has q ~ N(0.35, 0.05)
+    x Gamma noise, t_run = ceil(t_solve) (it stops), and NaN late averages; a failed run has q ~ N(0.35, 0.05)
     (a first-order picture: two well separated peaks), gen_error around 0.2,
-    t_solve NaN, energy_late around 0.1.
+    t_solve NaN, t_run 10000 (the budget), energy_late around 0.1.
     """
     rng = np.random.default_rng(rng_seed)
     parts = []
@@ -92,6 +92,8 @@ def bernoulli_runs(
             "status": status,
             "success": success & ~bad,
             "t_solve": np.where(bad, np.nan, t_solve),
+            # runs stop at success; the others run the whole budget
+            "t_run": np.where(success & ~bad, np.ceil(np.nan_to_num(t_solve)), 10000).astype(np.int64),
             "q": np.where(bad, np.nan, q),
             "gen_error": np.where(bad, np.nan, gen_error),
             "gen_error_se": np.where(bad, np.nan, np.sqrt(gen_error * (1 - gen_error) / 10000)),
@@ -141,6 +143,7 @@ def temperature_runs(
     greedy_experiment: str = "finite_greedy",
     baseline_experiment: str = "finite_metropolis",
     rng_seed: int = 0,
+    teacher_offset: Callable[[np.ndarray], np.ndarray] | None = lambda t: np.zeros_like(t),
 ) -> pd.DataFrame:
     """Finite-data runs with a linear stationary energy E(T) = e0 + slope T.
 
@@ -151,21 +154,28 @@ def temperature_runs(
     above the grid (T = 4) and m = 300 below it (T = 0.067). Each greedy m
     also gets one solved run (success True, energy_late NaN) that the
     analysis must ignore.
+
+    Every baseline point is also run from the teacher's weights (init
+    'teacher'), with energy E(T) + teacher_offset(T) + noise: an offset of 0
+    is an equilibrated point; a negative one a run that stayed near the
+    teacher (not equilibrated). teacher_offset None: no teacher-start runs.
     """
     rng = np.random.default_rng(rng_seed)
     temperatures = np.asarray(temperatures, dtype=float)
     m_values = np.asarray(m_values, dtype=np.int64)
 
-    def block(experiment, m, seed, temperature, energy, success):
+    def block(experiment, m, seed, temperature, energy, success, init="random"):
         n = len(m)
         return pd.DataFrame({
             **_base_columns(experiment, "d", size, m, seed),
+            "init": [init] * n,
             "data": ["finite"] * n,
             "train_size": pd.array(np.full(n, train_size), dtype="Int64"),
             "temperature": temperature,
             "status": ["ok"] * n,
             "success": success,
             "t_solve": np.where(success, 10.0, np.nan),
+            "t_run": np.where(success, 10, 400).astype(np.int64),
             "q": np.where(success, 1.0, 0.5),
             "gen_error": np.where(success, 0.0, 0.2),
             "gen_error_se": np.where(success, 0.0, 0.004),
@@ -183,4 +193,49 @@ def temperature_runs(
                    e0 + slope * t_of_m(m_g.astype(float)) + rng.normal(0, noise, len(m_g)), np.zeros(len(m_g), bool))
     solved = block(greedy_experiment, m_values, np.full(len(m_values), n_seeds), np.zeros(len(m_values)),
                    np.full(len(m_values), np.nan), np.ones(len(m_values), bool))
-    return pd.concat([greedy, solved, baseline], ignore_index=True)
+    parts = [greedy, solved, baseline]
+    if teacher_offset is not None:
+        parts.append(block(baseline_experiment, np.full(len(seed_b), train_size), seed_b, temp_b,
+                           e0 + slope * temp_b + teacher_offset(temp_b) + rng.normal(0, noise, len(seed_b)),
+                           np.zeros(len(seed_b), bool), init="teacher"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def order_runs(
+    kind: str,
+    A: float = 2.0,
+    b: float = 1.2,
+    width: float = 0.08,
+    sizes=(15, 25, 35),
+    n_seeds: int = 40,
+    noise: float = 0.03,
+    rng_seed: int = 0,
+) -> pd.DataFrame:
+    """A transition at m_c = A size^b (as :func:`transition_runs`) whose
+    unsolved runs have a known stationary overlap q_late(x), x = m / m_c:
+
+    - ``"first"``: q_late = 0.40 + 0.05 x: a low-overlap state that ignores
+      m_c; the gap 1 - q_late at m_c is 0.55 at every size;
+    - ``"second"``: q_late = 1 - 0.6 sqrt(1 - x) for x < 1 (1 above): the
+      gap closes continuously at m_c (a mean-field order parameter);
+    - ``"near_one"``: q_late = 0.95 at every m: unsolved runs sitting next
+      to the solution, which with the solved runs at q = 1 makes the final
+      overlap near m_c look like two peaks (the old bimodality tautology);
+
+    each plus N(0, noise). energy_late of the unsolved runs is 0.5 (1 -
+    q_late) (with the same noise); solved runs have q = 1 and NaN late values.
+    """
+    shapes = {
+        "first": lambda x: 0.40 + 0.05 * x,
+        "second": lambda x: 1.0 - 0.6 * np.sqrt(np.clip(1.0 - x, 0.0, None)),
+        "near_one": lambda x: np.full_like(x, 0.95),
+    }
+    runs = transition_runs(A=A, b=b, width=width, sizes=sizes, n_seeds=n_seeds, rng_seed=rng_seed)
+    rng = np.random.default_rng([rng_seed, 1])
+    x = runs["m"].to_numpy(float) / (A * runs["size"].to_numpy(float) ** b)
+    q = np.clip(shapes[kind](x) + rng.normal(0.0, noise, len(runs)), -1.0, 1.0)
+    solved = runs["success"].to_numpy(bool)
+    runs["q_late"] = np.where(solved, np.nan, q)
+    runs["q"] = np.where(solved, 1.0, q)
+    runs["energy_late"] = np.where(solved, np.nan, np.clip(0.5 * (1.0 - q), 0.0, 1.0))
+    return runs

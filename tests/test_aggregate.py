@@ -24,7 +24,7 @@ from mbphase.pipeline.aggregate import (
     write_aggregate,
 )
 from mbphase.pipeline.layout import fill_template, format_temperature
-from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, TRAJECTORY_COLUMNS
+from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
 from mbphase.pipeline.storage import DamagedFileError, read_checked, write_runs, write_trajectory
 
 RUNS = "{root}/size{{size}}/m{{m}}_T{{temperature}}/seeds{{first}}-{{stop}}.parquet"
@@ -42,10 +42,10 @@ def fake_runs(experiment, size, m, temperature, seeds, job_seeds=None, **overrid
         "experiment": experiment, "size_key": "d", "size": size, "base_seed": 11,
         "architecture": "sparse", "weights": "discrete", "topology": "tree", "task": "committee",
         "K": 3, "d": size, "N": 3 * size, "inputs": "binary", "data": "online", "train_size": None,
-        "m": m, "refresh": "sweep", "order": "random", "temperature": float(temperature), "max_sweeps": 100,
-        "lr": 2.0, "loss": "mse", "max_steps": 3000, "eval_every": 100, "success_threshold": 0.01,
+        "m": m, "init": "random", "refresh": "sweep", "order": "random", "temperature": float(temperature), "max_sweeps": 100,
+        "lr": 2.0, "loss": "mse", "max_steps": 3000, "samples_per_weight": None, "eval_every": 100, "success_threshold": 0.01,
         "n_test": 1000, "trajectory_points": 3, "stop_at_success": True,
-        "status": "ok", "schema_version": 1, "mbphase_version": "0.1.0", "code_version": "abc",
+        "status": "ok", "schema_version": SCHEMA_VERSION, "mbphase_version": "0.1.0", "code_version": "abc",
         "versions": "{}", "job_seeds": job_seeds or n, "job_threads": 1, "job_wall_time_s": float(noise.random()),
         "throughput": 1e6 * float(noise.random()),
     }
@@ -225,8 +225,10 @@ def test_format_temperature_is_short_and_lossless():
 
 
 def test_spec_round_trips_and_lists_every_file(tmp_path):
-    spec = Spec("exp", 4, ((5, 4, 0.0), (5, 40, 2.5)), ((0, 2), (2, 4)), base_seed=11)
+    spec = Spec("exp", 4, ((5, 4, 0.0, "random"), (5, 40, 2.5, "teacher")), ((0, 2), (2, 4)), base_seed=11)
     assert Spec.from_json(spec.to_json()) == spec
+    # a point without a start (the format before init existed) is a random start
+    assert Spec.from_json(spec.to_json().replace(',"teacher"', "")).points[1] == (5, 40, 2.5, "random")
     files = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
     assert [f.runs.name for f in files] == ["seeds0-2.parquet", "seeds2-4.parquet"] * 2
     assert files[2].runs.parent.name == "m40_T2.5" and files[2].trajectory.name == "seeds0-2.trajectory.parquet"

@@ -10,9 +10,13 @@ from mbphase.analysis.critical import (
     estimate_log_mc,
     fit_logistic,
     interpolate_half,
+    largest_drop,
+    local_exponents,
+    logistic_deviance,
     power_law,
+    sharpening,
 )
-from synthetic import bernoulli_runs, transition_runs
+from synthetic import bernoulli_runs, log_grid, transition_runs
 
 
 def test_fit_logistic_recovers_parameters_from_expected_counts():
@@ -163,3 +167,137 @@ def test_single_grid_point_is_not_a_crossing_and_has_no_error():
     row = critical_m(runs, n_boot=50, seed=0).iloc[0]
     assert row["method"] == "not bracketed"
     assert np.isnan(row["m_c"]) and np.isnan(row["m_c_err"])
+
+
+# ------------------------------------------------------------ fit quality, width, scaling
+
+
+def test_width_is_recovered_with_bootstrap_errors():
+    width = 0.12
+    runs = transition_runs(A=2.0, b=1.2, width=width, sizes=(15, 25, 35), n_seeds=80, rng_seed=11)
+    table = critical_m(runs, n_boot=100, seed=0)
+    pulls = (table["width"] - width) / table["width_err"]
+    assert np.all(np.abs(pulls) < 3), pulls.tolist()
+    assert (table["width_reason"] == "").all()
+    # a correct logistic: deviance per dof of order 1
+    assert np.all(table["deviance_per_dof"] < 3) and (table["dof"] == table["dof"].iloc[0]).all()
+    assert not table["non_monotonic"].any()
+
+
+def test_deviance_by_hand():
+    x, k, n = np.log([10.0, 20.0, 40.0]), np.array([2.0, 5.0, 9.0]), np.array([10.0, 10.0, 10.0])
+    mu, w = np.log(20.0), 0.5
+    p = 1 / (1 + np.exp(-(x - mu) / w))
+    expected = 2 * np.sum(k * np.log(k / (n * p)) + (n - k) * np.log((n - k) / (n * (1 - p))))
+    deviance, dof = logistic_deviance(x, k, n, mu, w)
+    assert deviance == pytest.approx(expected) and dof == 1
+
+
+def test_rising_then_falling_success_is_flagged_non_monotonic():
+    # P_succ rises to 1 around m = 40 and falls back to 0.1 at large m (the
+    # dense committee's stuck states): m_c is the first upward crossing and
+    # the curve is flagged.
+    grid = np.array([10, 20, 30, 40, 60, 80, 120, 160])
+    prob = {10: 0.0, 20: 0.1, 30: 0.5, 40: 0.95, 60: 0.9, 80: 0.5, 120: 0.2, 160: 0.1}
+    runs = bernoulli_runs(lambda m, size: np.array([prob[int(v)] for v in m]), [15], lambda s: grid, n_seeds=60,
+                          rng_seed=2)
+    row = critical_m(runs, n_boot=30, seed=0).iloc[0]
+    assert row["non_monotonic"] and row["max_drop_sigma"] > 5
+    assert 20 < row["m_c"] < 40
+    # a monotonic logistic of the same counts is not flagged
+    rising = bernoulli_runs(lambda m, size: np.minimum(np.array([prob[int(v)] for v in m]), 0.95) * (m <= 40)
+                            + 0.95 * (m > 40), [15], lambda s: grid, n_seeds=60, rng_seed=2)
+    assert not critical_m(rising, n_boot=0).iloc[0]["non_monotonic"]
+
+
+def test_largest_drop_in_standard_errors():
+    assert largest_drop([0, 5, 10], [10, 10, 10]) == 0.0
+    assert np.isnan(largest_drop([3], [10]))
+    # 10/10 then 0/10: a drop of 1 against Wilson errors of about 0.07 each
+    assert largest_drop([10, 0], [10, 10]) > 8
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_all_failure_or_all_success_gives_nan_and_a_reason(p):
+    runs = bernoulli_runs(lambda m, size: np.full_like(m, p), [15, 25], lambda s: np.array([10, 20, 40]), n_seeds=8)
+    table = critical_m(runs, n_boot=20)
+    assert table["m_c"].isna().all() and table["width"].isna().all()
+    assert table["reason"].str.startswith("no transition on the grid").all()
+    assert table["width_reason"].eq("no transition").all()
+    assert power_law(table)["b"].isna().all() and (power_law(table)["reason"] == "fewer than two sizes with an m_c").all()
+    assert sharpening(table)["inv_nu"].isna().all() and (sharpening(table)["reason"] == "no transition at any size").all()
+    assert local_exponents(table)["b_local"].isna().all()
+
+
+def test_empty_table_gives_empty_tables_with_columns():
+    runs = transition_runs(sizes=(15,), n_seeds=3).iloc[:0]
+    table = critical_m(runs, n_boot=10)
+    assert table.empty and "reason" in table.columns
+    for result in (power_law(table), local_exponents(table), sharpening(table)):
+        assert result.empty and "reason" in result.columns
+
+
+def test_power_law_error_is_scaled_when_the_points_scatter():
+    sizes = np.array([10.0, 20.0, 40.0, 80.0])
+    rng = np.random.default_rng(5)
+    # true scatter of 0.1 in log m_c, quoted errors of 0.02: chi2/dof ~ 25
+    m_c = 3.0 * sizes**1.1 * np.exp(rng.normal(0, 0.1, 4))
+    table = pd.DataFrame({"experiment": "e", "size_key": "d", "size": sizes, "m_c": m_c, "m_c_err": 0.02 * m_c})
+    fit = power_law(table).iloc[0]
+    assert fit["chi2_per_dof"] > 1
+    assert fit["error_scale"] == pytest.approx(np.sqrt(fit["chi2_per_dof"]))
+    assert fit["b_err"] == pytest.approx(fit["b_err_unscaled"] * fit["error_scale"])
+    coef, cov = np.polyfit(np.log(sizes), np.log(m_c), 1, w=np.full(4, 1 / 0.02), cov="unscaled")
+    assert fit["b"] == pytest.approx(coef[0]) and fit["b_err_unscaled"] == pytest.approx(np.sqrt(cov[0, 0]))
+    # a fit within its errors is not scaled
+    good = table.assign(m_c=3.0 * sizes**1.1, m_c_err=0.02 * 3.0 * sizes**1.1)
+    assert power_law(good).iloc[0]["error_scale"] == 1.0
+
+
+def test_power_law_errors_cover_the_truth_on_sampled_runs():
+    # over several replicas, |b - truth| < 2 b_err in most of them
+    hits = 0
+    for r in range(6):
+        runs = transition_runs(A=2.0, b=1.2, sizes=(15, 25, 35), n_seeds=30, rng_seed=100 + r)
+        fit = power_law(critical_m(runs, n_boot=60, seed=r)).iloc[0]
+        hits += abs(fit["b"] - 1.2) < 2 * fit["b_err"]
+    assert hits >= 4
+
+
+def test_local_exponents_by_hand():
+    sizes = np.array([10.0, 20.0, 40.0])
+    m_c = np.array([20.0, 60.0, 120.0])
+    table = pd.DataFrame({"experiment": "e", "size_key": "d", "size": sizes, "m_c": m_c, "m_c_err": 0.1 * m_c})
+    local = local_exponents(table)
+    assert local["b_local"].tolist() == pytest.approx([np.log(3) / np.log(2), 1.0])
+    assert local["b_local_err"].tolist() == pytest.approx([np.hypot(0.1, 0.1) / np.log(2)] * 2)
+    assert (local["size_low"].tolist(), local["size_high"].tolist()) == ([10.0, 20.0], [20.0, 40.0])
+    single = local_exponents(table.iloc[:1]).iloc[0]
+    assert np.isnan(single["b_local"]) and single["reason"] == "fewer than two sizes with an m_c"
+
+
+def test_sharpening_exponent_recovered_from_widths():
+    # w = 0.5 size^(-0.8), with 5% errors
+    sizes = np.array([9.0, 15.0, 21.0, 27.0])
+    w = 0.5 * sizes**-0.8
+    table = pd.DataFrame({"experiment": "e", "size_key": "d", "size": sizes, "m_c": 10 * sizes, "width": w,
+                          "width_err": 0.05 * w})
+    row = sharpening(table).iloc[0]
+    assert row["inv_nu"] == pytest.approx(0.8) and row["C"] == pytest.approx(0.5) and row["sharpens"] == "yes"
+    flat = sharpening(table.assign(width=0.1, width_err=0.01)).iloc[0]
+    assert flat["inv_nu"] == pytest.approx(0.0, abs=1e-9) and flat["sharpens"] == "undecided"
+
+
+def test_sharpening_on_sampled_runs_tells_sharpening_from_constant_width():
+    sizes = (15, 25, 35, 45)
+
+    def runs_with(width_of):
+        def prob(m, size):
+            return expit((np.log(m) - np.log(2.0 * size**1.2)) / width_of(size))
+        return bernoulli_runs(prob, sizes, lambda s: log_grid(2.0 * s**1.2, factor=1.6, points=13), n_seeds=80,
+                              rng_seed=7)
+
+    sharp = sharpening(critical_m(runs_with(lambda s: 2.0 * s**-1.0), n_boot=80)).iloc[0]
+    assert sharp["sharpens"] == "yes" and abs(sharp["inv_nu"] - 1.0) < 3 * sharp["inv_nu_err"]
+    flat = sharpening(critical_m(runs_with(lambda s: 0.1), n_boot=80)).iloc[0]
+    assert flat["sharpens"] != "yes" and abs(flat["inv_nu"]) < 3 * flat["inv_nu_err"]

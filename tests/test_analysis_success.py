@@ -25,6 +25,20 @@ def test_wilson_matches_newcombe_table(k, n, low, high):
     assert hi == pytest.approx(high, abs=5e-5)
 
 
+def test_wilson_matches_scipy_binomtest():
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 300, 200)
+    k = np.array([rng.integers(0, v + 1) for v in n])
+    k[:5], n[:5] = 0, [1, 2, 7, 50, 300]  # the edges
+    k[5:10] = n[5:10]
+    low, high = wilson_interval(k, n)
+    for i in range(len(n)):
+        ci = binomtest(int(k[i]), int(n[i])).proportion_ci(confidence_level=0.95, method="wilson")
+        assert low[i] == pytest.approx(ci.low, abs=1e-12) and high[i] == pytest.approx(ci.high, abs=1e-12)
+
+
 def test_wilson_closed_form_at_the_edges_and_zero_trials():
     z = 1.959963984540054
     lo, hi = wilson_interval([0, 10, 0], [10, 10, 0])

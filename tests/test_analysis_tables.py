@@ -25,14 +25,27 @@ def tables(runs):
 
 def test_analyse_builds_every_table(tables):
     assert list(tables) == list(TABLES)
-    for name in ("psucc", "critical", "power_law", "collapse", "overlap", "overlap_jump", "bimodality",
-                 "overlap_hist", "solve_time", "test_error", "t_eff", "metropolis_energy"):
+    for name in TABLES:
         assert not tables[name].empty, name
+        # every table says which budget it belongs to
+        assert {"budget", "budget_unit"} <= set(tables[name].columns), name
     critical = tables["critical"].set_index(["experiment", "size"])
     assert np.isfinite(critical.loc["sparse_committee", "m_c"]).all()
+    assert np.isfinite(critical.loc["sparse_committee", "width"]).all()
     assert (tables["power_law"].set_index("experiment").loc["sparse_committee", "n_points"] == 3).all()
-    assert set(tables["collapse"]["form"]) == {"power", "critical"}
+    assert np.isfinite(tables["collapse"].set_index("experiment").loc["sparse_committee", "b"])
+    assert set(tables["order"]["experiment"]) >= {"sparse_committee", "dense_perceptron"}
     assert tables["t_eff"]["in_range"].any()
+
+
+def test_budget_columns_follow_the_runs():
+    runs = transition_runs(sizes=(15, 25), n_seeds=6).assign(max_sweeps=2000)
+    assert (analyse(runs, n_boot=2)["critical"][["budget", "budget_unit"]].drop_duplicates().values.tolist()
+            == [[2000.0, "sweeps"]])
+    sgd = runs.assign(weights="continuous", samples_per_weight=4000.0, max_steps=3000)
+    assert analyse(sgd, n_boot=2)["psucc"]["budget_unit"].eq("samples per weight").all()
+    steps = runs.assign(weights="continuous", samples_per_weight=np.nan, max_steps=3000)
+    assert analyse(steps, n_boot=2)["power_law"][["budget", "budget_unit"]].values.tolist() == [[3000.0, "SGD steps"]]
 
 
 def test_analyse_is_deterministic(runs, tables):
@@ -56,3 +69,20 @@ def test_empty_input_gives_empty_tables_that_still_write(runs, tmp_path):
     write_tables(empty, tmp_path)
     back = read_tables(tmp_path, names=["critical", "t_eff"])
     assert "m_c" in back["critical"].columns and "T_eff" in back["t_eff"].columns
+
+
+@pytest.mark.parametrize("case", ["single_size", "all_success", "all_failure"])
+def test_bad_input_gives_nan_with_reasons_not_numbers(case):
+    if case == "single_size":
+        runs = transition_runs(sizes=(25,), n_seeds=15, rng_seed=3)
+    else:
+        runs = transition_runs(sizes=(15, 25), n_seeds=8, rng_seed=3).assign(success=case == "all_success")
+        runs["t_solve"] = np.where(runs["success"], 10.0, np.nan)
+    runs = runs.assign(t_run=100)
+    tables = analyse(runs, n_boot=10)
+    for name, column in (("power_law", "b"), ("sharpening", "inv_nu"), ("collapse", "b"), ("local_exponent", "b_local")):
+        row = tables[name].iloc[0]
+        assert np.isnan(row[column]) and row["reason"], (name, row.to_dict())
+    if case != "single_size":
+        assert tables["critical"]["m_c"].isna().all() and tables["critical"]["reason"].str.len().gt(0).all()
+        assert tables["order"]["verdict"].eq("").all()

@@ -58,6 +58,53 @@ def test_t_eff_recovered_within_bootstrap_errors():
     np.testing.assert_allclose(baseline["energy_late"], 0.02 + 0.05 * baseline["temperature"], atol=0.003)
 
 
+def test_baseline_points_that_fail_equilibrium_are_flagged_and_left_out():
+    # Below T = 0.5 the teacher-start runs stay 0.02 below the random-start
+    # ones (10 standard errors): those points are not equilibrated.
+    runs = temperature_runs(noise=0.002, n_seeds=12, rng_seed=2, teacher_offset=lambda t: np.where(t < 0.5, -0.02, 0.0))
+    t_eff, baseline = effective_temperature(runs, n_boot=100, seed=0)
+    failed = baseline[~baseline["equilibrated"]]
+    low = baseline["temperature"] < 0.5
+    assert not baseline.loc[low, "equilibrated"].any()
+    # A 2-sigma test also flags about 5% of equilibrated points by chance.
+    assert (~baseline.loc[~low, "equilibrated"]).sum() <= 2
+    assert failed["reason"].str.startswith("not equilibrated").all()
+    assert (failed["start_gap_sigma"] > 2).all() and failed["energy_monotone"].isna().all()
+    ok = baseline[baseline["equilibrated"]]
+    assert (ok["reason"] == "").all() and np.all(np.diff(ok["energy_monotone"]) >= 0)
+    # The interpolation uses only T >= 0.5: m = 160 (T = 0.125) is now below
+    # the range, m = 20 (T = 1) is still measured.
+    t_eff = t_eff.set_index("m")
+    assert t_eff.loc[160, "range_side"] == "below"
+    assert t_eff.loc[20, "T_eff"] == pytest.approx(1.0, abs=0.06)
+    assert (t_eff["T_unit"] == "total training errors (T_eff grows with P)").all()
+
+
+def test_baseline_without_teacher_starts_is_not_used():
+    runs = temperature_runs(n_seeds=6, teacher_offset=None)
+    t_eff, baseline = effective_temperature(runs, n_boot=10)
+    assert not baseline["equilibrated"].any()
+    assert (baseline["reason"] == "no teacher-start runs to check equilibrium").all()
+    assert (t_eff["range_side"] == "no baseline").all()
+
+
+def test_isotonic_regression_matches_a_hand_written_pool_adjacent_violators():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y, w = rng.normal(size=9), rng.uniform(0.5, 2.0, 9)
+        # reference: pool adjacent violators by hand
+        values, weights, lengths = [], [], []
+        for yi, wi in zip(y, w):
+            values.append(yi), weights.append(wi), lengths.append(1)
+            while len(values) > 1 and values[-2] > values[-1]:
+                wsum = weights[-2] + weights[-1]
+                merged = (values[-2] * weights[-2] + values[-1] * weights[-1]) / wsum
+                length = lengths.pop()
+                values.pop(), weights.pop()
+                values[-1], weights[-1], lengths[-1] = merged, wsum, lengths[-1] + length
+        np.testing.assert_allclose(isotonic_increasing(y, w), np.repeat(values, lengths))
+
+
 def test_t_eff_is_deterministic():
     runs = temperature_runs(n_seeds=6)
     first = effective_temperature(runs, n_boot=30, seed=4)

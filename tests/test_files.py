@@ -34,7 +34,7 @@ def runs():
 
 def _aggregate(runs_df, traj_df) -> Aggregate:
     agg = runs_df.assign(n_runs=len(runs_df))
-    traj = traj_df.assign(temperature=0.0)
+    traj = traj_df.assign(temperature=0.0, init="random")
     return Aggregate(agg[list(AGGREGATED_COLUMNS)], traj[list(AGGREGATED_TRAJECTORY_COLUMNS)])
 
 

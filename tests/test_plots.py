@@ -25,7 +25,7 @@ def stored_tables(tmp_path_factory):
     back: the figures must need nothing else."""
     # Small on purpose: drawing time grows with the number of panels.
     runs = pd.concat([
-        transition_runs(sizes=(15, 25), n_seeds=12, rng_seed=0),
+        transition_runs(sizes=(15, 25, 35), n_seeds=12, rng_seed=0),
         temperature_runs(n_seeds=4, m_values=(5, 20, 300), temperatures=(0.2, 1.1, 2.0)),
     ], ignore_index=True)
     directory = tmp_path_factory.mktemp("tables")
@@ -43,25 +43,27 @@ def test_plot_all_from_stored_tables(stored_tables, tmp_path):
     # Every figure has something to draw here (none falls back to "no data").
     assert stored_tables["t_eff"]["in_range"].any()
     assert np.isfinite(stored_tables["critical"]["m_c"]).sum() >= 2
-    assert np.isfinite(stored_tables["collapse"]["value"]).any()
+    assert np.isfinite(stored_tables["collapse"]["b"]).any()
     written = plots.plot_all(stored_tables, tmp_path / "figures")
     assert list(written) == list(plots.FIGURES)
     for name, paths in written.items():
         _check_files(paths, tmp_path / "figures" / name)
 
 
-def test_collapse_figure_in_the_critical_form(stored_tables, tmp_path):
-    stem = tmp_path / "collapse.critical"  # a dot in the stem must survive
-    _check_files(plots.plot_collapse(stored_tables["psucc"], stored_tables["collapse"], stem, form="critical"), stem)
+def test_figure_stem_with_a_dot(stored_tables, tmp_path):
+    stem = tmp_path / "collapse.power"  # a dot in the stem must survive
+    _check_files(plots.plot_collapse(stored_tables["psucc"], stored_tables["collapse"], stem), stem)
 
 
 FIGURE_CALLS = {
     "psucc": lambda t, stem: plots.plot_psucc(t["psucc"], stem),
     "collapse": lambda t, stem: plots.plot_collapse(t["psucc"], t["collapse"], stem),
-    "mc_scaling": lambda t, stem: plots.plot_critical_scaling(t["critical"], t["power_law"], stem),
+    "mc_scaling": lambda t, stem: plots.plot_critical_scaling(t["critical"], t["power_law"], stem,
+                                                              local_exponent=t["local_exponent"]),
     "test_error": lambda t, stem: plots.plot_test_error(t["test_error"], stem),
     "solve_time": lambda t, stem: plots.plot_solve_time(t["solve_time"], stem, critical=t["critical"]),
-    "overlap_hist": lambda t, stem: plots.plot_overlap_histograms(t["overlap_hist"], t["critical"], stem),
+    "stationary": lambda t, stem: plots.plot_stationary(t["stationary"], t["stationary_hist"], t["order"], stem),
+    "width": lambda t, stem: plots.plot_width(t["critical"], t["sharpening"], stem),
     "t_eff": lambda t, stem: plots.plot_temperature(t["t_eff"], stem, metropolis=t["metropolis_energy"]),
 }
 

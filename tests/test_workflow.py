@@ -125,10 +125,11 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
         assert list(runs.columns) == list(AGGREGATED_COLUMNS)
         assert len(runs) == len(exp.points) * exp.seeds
         assert (runs["n_runs"] == exp.seeds).all() and (runs["experiment"] == name).all()
-        got = set(zip(runs["size"], runs["m"], runs["temperature"]))
-        assert got == {(p.size, p.m, p.temperature) for p in exp.points}
+        got = set(zip(runs["size"], runs["m"], runs["temperature"], runs["init"]))
+        assert got == {(p.size, p.m, p.temperature, p.init) for p in exp.points}
         assert runs["status"].eq("ok").all()
-        assert runs[["size", "m", "temperature", "seed"]].equals(runs[["size", "m", "temperature", "seed"]].sort_values(["size", "m", "temperature", "seed"], ignore_index=True))
+        order = ["size", "m", "temperature", "init", "seed"]
+        assert runs[order].equals(runs[order].sort_values(order, ignore_index=True))
         traj = read_checked(root / f"results/tables/{name}/trajectories.parquet", "trajectory")
         assert list(traj.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
         if exp.options.get("trajectory_points"):
@@ -137,7 +138,7 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
             assert pq.read_table(root / f"results/analysis/{name}/{table}.parquet") is not None
         for point in exp.points:
             for first, stop in exp.seed_blocks():
-                stem = f"{name}/size{point.size}/m{point.m}_T{format_temperature(point.temperature)}/seeds{first}-{stop}"
+                stem = f"{name}/size{point.size}/m{point.m}_T{format_temperature(point.temperature)}_{point.init}/seeds{first}-{stop}"
                 assert (root / f"results/runs/{stem}.parquet").is_file()
                 assert (root / f"results/logs/train/{stem}.log").is_file()
                 assert (root / f"results/benchmarks/train/{stem}.tsv").is_file()
@@ -180,7 +181,7 @@ def test_a_second_run_does_nothing(tiny_run):
 
 def test_deleting_a_run_file_reruns_only_that_job_and_what_depends_on_it(tiny_run):
     root = tiny_run["root"]
-    victim = root / "results/runs/sd_tree/size7/m16_T0/seeds0-4.parquet"
+    victim = root / "results/runs/sd_tree/size7/m16_T0_random/seeds0-4.parquet"
     table = root / "results/tables/sd_tree/runs.parquet"
     old_table = pd.read_parquet(table)
     before = snapshot(root / "results/runs")
@@ -209,7 +210,7 @@ def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
         snakemake(root, "--cores", "2")
         after = snapshot(root / "results/runs")
         assert {k: v for k, v in after.items() if k in before} == before
-        assert all("/m24_T0/" in k for k in set(after) - set(before))
+        assert all("/m24_T0_random/" in k for k in set(after) - set(before))
         runs = pd.read_parquet(root / "results/tables/sd_tree/runs.parquet")
         assert 24 in set(runs["m"]) and (runs["n_runs"] == config["experiments"]["sd_tree"]["seeds"]).all()
     finally:
@@ -232,7 +233,7 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
     targets = [f"results/tables/{name}/{table}.parquet" for name in sorted(keep) for table in ("runs", "trajectories")]
     snakemake(root, "--cores", "1", *targets)
     for name in sorted(keep):
-        for table, keys in (("runs", ["size", "m", "temperature"]), ("trajectories", ["size", "m", "temperature"])):
+        for table, keys in (("runs", ["size", "m", "temperature", "init"]), ("trajectories", ["size", "m", "temperature", "init"])):
             mine = pd.read_parquet(root / f"results/tables/{name}/{table}.parquet")
             theirs = pd.read_parquet(tiny_run["root"] / f"results/tables/{name}/{table}.parquet")
             points = set(map(tuple, mine[keys].drop_duplicates().to_numpy().tolist()))
@@ -244,7 +245,7 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
 
     # A damaged run file (newer than the table, so aggregation reruns) stops
     # the workflow with a message naming it; deleting it and rerunning heals.
-    victim = root / "results/runs/sd_tree/size5/m16_T0/seeds2-3.parquet"
+    victim = root / "results/runs/sd_tree/size5/m16_T0_random/seeds2-3.parquet"
     victim.write_bytes(victim.read_bytes()[:200])
     failed = snakemake(root, "--cores", "1", *targets, check=False)
     text = failed.stdout + failed.stderr

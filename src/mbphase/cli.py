@@ -50,6 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", type=int, required=True, help="value of the experiment's size parameter (d or N)")
     run.add_argument("--m", type=int, required=True, help="mini-batch size")
     run.add_argument("--temperature", type=float, default=None, help="temperature (default: the experiment's)")
+    run.add_argument("--init", choices=("random", "teacher"), default=None, help="initial student weights (default: the experiment's)")
     run.add_argument("--seeds", required=True, help="seed range A:B (seeds A..B-1)")
     run.add_argument("--threads", type=int, default=1, help="Numba threads (parallel over seeds)")
     run.add_argument("--out", required=True, help="Parquet file of the run rows")
@@ -67,8 +68,8 @@ def _add_workflow_commands(sub) -> None:
     comp.add_argument("--flag", default=None, help="write a JSON record of the compilation here (the workflow's flag file)")
 
     agg = sub.add_parser("aggregate", help="check and concatenate the run files of one experiment")
-    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature], ...], blocks [[first, stop], ...], options and size_key (the experiment's run options: stored parameters are checked against them)")
-    agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {first} {stop}")
+    agg.add_argument("--spec", required=True, help="JSON: experiment, seeds, base_seed, points [[size, m, temperature, init], ...], blocks [[first, stop], ...], options and size_key (the experiment's run options: stored parameters are checked against them)")
+    agg.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {init} {first} {stop}")
     agg.add_argument("--trajectories-template", default=None, help="trajectory-file path, same fields")
     agg.add_argument("--out-runs", required=True, help="aggregated run table (Parquet)")
     agg.add_argument("--out-trajectories", required=True, help="aggregated trajectory table (Parquet)")
@@ -84,7 +85,6 @@ def _add_workflow_commands(sub) -> None:
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
     plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
-    plo.add_argument("--collapse-form", choices=("power", "critical"), default="power", help="scaling form of figure 2")
 
 
 def cmd_compile(args) -> int:
@@ -110,7 +110,7 @@ def cmd_aggregate(args) -> int:
     for message in result.warnings:
         print(f"mbphase: warning: {message}", file=sys.stderr)
     write_aggregate(result, args.out_runs, args.out_trajectories)
-    n_points = result.runs.groupby(["size", "m", "temperature"]).ngroups if len(result.runs) else 0
+    n_points = result.runs.groupby(["size", "m", "temperature", "init"]).ngroups if len(result.runs) else 0
     print(f"{spec.experiment}: {len(result.runs)} runs in {n_points} points, {len(result.trajectories)} trajectory samples")
     return 0
 
@@ -126,10 +126,10 @@ def cmd_analyse(args) -> int:
         raise ParamError("--out-dir", args.out_dir, "a directory (it exists and is not one)")
     runs = read_checked(args.runs, "runs")
     if args.expected_seeds is not None and len(runs):
-        counts = runs.groupby(["size", "m", "temperature"]).size()
+        counts = runs.groupby(["size", "m", "temperature", "init"]).size()
         short = counts[counts < args.expected_seeds]
         if len(short):
-            listing = ", ".join(f"(size {s}, m {m}, T {t:g}): {n}" for (s, m, t), n in short.items())
+            listing = ", ".join(f"(size {s}, m {m}, T {t:g}, init {i}): {n}" for (s, m, t, i), n in short.items())
             message = f"{args.runs}: {len(short)} point(s) have fewer runs than the {args.expected_seeds} seeds configured: {listing}"
             if not args.allow_incomplete:
                 from .pipeline.aggregate import AggregationError
@@ -160,7 +160,7 @@ def cmd_plot(args) -> int:
         for name, table in read_tables(directory).items():
             parts.setdefault(name, []).append(table)
     tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
-    written = plot_all(tables, args.out_dir, collapse_form=args.collapse_form)
+    written = plot_all(tables, args.out_dir)
     for name, paths in written.items():
         print(f"{name}: {', '.join(str(p) for p in paths)}")
     return 0
@@ -178,7 +178,8 @@ def cmd_run(args) -> int:
     if seeds.stop > exp.seeds:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
     temperature = exp.points[0].temperature if args.temperature is None else args.temperature
-    params = exp.params(Point(args.size, args.m, temperature))
+    init = exp.points[0].init if args.init is None else args.init
+    params = exp.params(Point(args.size, args.m, temperature, init))
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
     from .pipeline.storage import OutputPathError, check_output_path
 

@@ -23,14 +23,15 @@ WILDCARD_CONSTRAINTS = {
     "size": r"\d+",
     "m": r"\d+",
     "temperature": r"\d[0-9.e+-]*",
+    "init": r"random|teacher",
     "first": r"\d+",
     "stop": r"\d+",
 }
 
-# One training job: a point (size, m, temperature) of an experiment and a
-# block of seeds first..stop-1. Its run file, trajectory file, log and
-# benchmark share this stem.
-JOB = "{experiment}/size{size}/m{m}_T{temperature}/seeds{first}-{stop}"
+# One training job: a point (size, m, temperature, initial state) of an
+# experiment and a block of seeds first..stop-1. Its run file, trajectory
+# file, log and benchmark share this stem.
+JOB = "{experiment}/size{size}/m{m}_T{temperature}_{init}/seeds{first}-{stop}"
 RUN_FILE = f"results/runs/{JOB}.parquet"
 TRAJECTORY_FILE = f"results/runs/{JOB}.trajectory.parquet"
 COMPILE_FLAG = "results/numba_compiled.json"
@@ -43,17 +44,20 @@ FIGURE = "results/figures/{figure}.{fmt}"
 # file (mbphase.analysis.analyse builds them in this order).
 TABLES = {
     "psucc": "P_succ per (experiment, size, m) with Wilson 95% intervals",
-    "critical": "m_c per (experiment, size) with bootstrap errors over seeds",
-    "power_law": "fit m_c = A size^b per experiment",
-    "collapse": "finite-size-scaling collapse parameters and quality S",
-    "overlap": "mean final overlap q per (experiment, size, m)",
-    "overlap_jump": "largest jump of the mean overlap between consecutive m",
-    "bimodality": "bimodality coefficient of q at the m nearest m_c",
-    "overlap_hist": "histograms of q per (experiment, size, m)",
-    "solve_time": "median time to solution of solved runs, bootstrap interval",
+    "critical": "m_c and the logistic width per (experiment, size), bootstrap errors over seeds, fit quality",
+    "power_law": "fit m_c = A size^b per experiment, errors scaled by sqrt(chi2/dof) when above 1",
+    "local_exponent": "local exponents of m_c between consecutive sizes",
+    "sharpening": "fit width = C size^(-1/nu) per experiment: does the transition sharpen?",
+    "collapse": "collapse of P_succ against m / size^b and its quality S",
+    "overlap": "mean final overlap q of all runs per (experiment, size, m)",
+    "stationary": "stationary overlap q_late and energy of the unsolved runs per (experiment, size, m)",
+    "order_gap": "gap 1 - <q_late> of the unsolved runs below m_c and at m_c, per size",
+    "order": "order of the transition per experiment, from the gap",
+    "stationary_hist": "histograms of q_late of the unsolved runs per (experiment, size, m)",
+    "solve_time": "Kaplan-Meier median time to solution, unsolved runs censored",
     "test_error": "mean test error over seeds per (experiment, size, m)",
     "t_eff": "effective temperature T_eff(m) of greedy finite-data runs",
-    "metropolis_energy": "Metropolis baseline energy E(T) used for T_eff",
+    "metropolis_energy": "Metropolis baseline energy E(T) from both starts, equilibrium flags",
 }
 
 
@@ -67,11 +71,12 @@ class FigureName(NamedTuple):
 # drawing is in mbphase.plots.figures.plot_all.
 FIGURES = {
     "fig1_psucc": FigureName("1. Success probability", "P_succ against m, one curve per size, one panel per experiment"),
-    "fig2_collapse": FigureName("2. Finite-size-scaling collapse", "P_succ against the scaled variable of the fitted collapse"),
-    "fig3_mc_scaling": FigureName("3. Critical mini-batch size", "m_c against size, log-log, with the fitted power law"),
+    "fig2_collapse": FigureName("2. Finite-size-scaling collapse", "P_succ against m / size^b of the fitted collapse (experiments with a transition)"),
+    "fig3_mc_scaling": FigureName("3. Critical mini-batch size", "m_c against size, log-log, with the fitted power law, and the local exponents"),
     "fig4_test_error": FigureName("4. Test error", "test error against m"),
-    "fig5_solve_time": FigureName("5. Time to solution", "median time to solution against m"),
-    "fig6_overlap_hist": FigureName("6. Overlap histograms", "histograms of the final overlap across the transition"),
-    "fig7_t_eff": FigureName("7. Effective temperature", "effective temperature T_eff against m"),
+    "fig5_solve_time": FigureName("5. Time to solution", "Kaplan-Meier median time to solution against m, with the number of runs that solved"),
+    "fig6_overlap_hist": FigureName("6. Order of the transition", "stationary overlap of the unsolved runs against m / m_c, and its histograms near m_c"),
+    "fig7_t_eff": FigureName("7. Effective temperature", "effective temperature T_eff against m, and the Metropolis baseline from both starts"),
+    "fig9_width": FigureName("9. Width of the transition", "width of the transition in log m against size (does it sharpen?)"),
 }
 FIGURE_FORMATS = ("png", "pdf")

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
 
 TABLES = ("runs.parquet", "trajectories.parquet")
-KEYS = ("experiment", "size", "m", "temperature", "seed", "t")
+KEYS = ("experiment", "size", "m", "temperature", "init", "seed", "t")
 RUN_FILE = re.compile(r"^results/runs/.+/seeds\d+-\d+\.parquet$")
 
 

@@ -155,6 +155,7 @@ def run_wildcards(exp, point, first, stop):
         size=point.size,
         m=point.m,
         temperature=format_temperature(point.temperature),
+        init=point.init,
         first=first,
         stop=stop,
     )
@@ -200,8 +201,8 @@ def _refuse_stale_table(experiment):
     ]
     if files and not (everything or "train" in forced or set(files) <= forced):
         listing = "\n".join(
-            f"  size {s}, m {m}, temperature {t:g}: {describe(d)}"
-            for (s, m, t), d in sorted(stale.items())
+            f"  size {s}, m {m}, temperature {t:g}, init {i}: {describe(d)}"
+            for (s, m, t, i), d in sorted(stale.items())
         )
         raise WorkflowError(
             f"mbphase: stale results: {table} holds runs computed with other parameters "
@@ -295,7 +296,7 @@ def aggregate_spec(wildcards):
         "experiment": exp.name,
         "seeds": exp.seeds,
         "base_seed": config["base_seed"],
-        "points": [[p.size, p.m, p.temperature] for p in exp.points],
+        "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
         "options": exp.options,
         "size_key": exp.size_key,

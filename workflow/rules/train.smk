@@ -44,6 +44,6 @@ rule train:
     shell:
         "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
         "mbphase run --config /dev/stdin --experiment {wildcards.experiment} "
-        "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} "
+        "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} --init {wildcards.init} "
         "--seeds {wildcards.first}:{wildcards.stop} --threads {threads} --progress off "
         "--out {output.runs:q} --trajectory-out {output.trajectory:q} > {log:q} 2>&1"

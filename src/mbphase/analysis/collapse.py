@@ -1,11 +1,17 @@
 """Finite-size-scaling collapse of P_succ(m; size), Houdayer-Hartmann style.
 
-Two scaling forms of the control variable are supported:
+The question is shape invariance: do the curves of all sizes fall on one
+curve against x = m / size^b? (the transition sits at m_c proportional to
+size^b and has a width proportional to m_c). Whether the transition
+sharpens with size is a separate question, answered by the widths
+(:func:`mbphase.analysis.critical.sharpening`).
 
-- ``"critical"``: x = (m - m_c) * size^(1/nu), parameters (m_c, nu): a
-  common critical point approached with a size-dependent width;
-- ``"power"``: x = m / size^b, parameter (b,): the transition sits at
-  m_c proportional to size^b and has a width proportional to m_c.
+Only curves that carry information on the transition enter: a size whose
+P_succ has no point strictly between 0 and 1 is left out (its flat curve
+overlaps anything), and fewer than two such sizes give NaN with a reason.
+The search for b is centred on the power-law fit of m_c (b_pl +- 1, no
+fixed bounds); a minimum on the edge of the search range is not a
+measurement and gives NaN with a reason.
 
 The quality of a collapse is the measure of Houdayer and Hartmann (Phys.
 Rev. B 70, 014418, 2004), as documented for pyfssa (Sorge, 2015, which no
@@ -32,12 +38,15 @@ from scipy import optimize
 from mbphase.analysis.grouping import empty_table, key_dict, panel_keys
 from mbphase.analysis.success import psucc_sigma
 
-FORMS = {"critical": ("m_c", "nu"), "power": ("b",)}
-COLLAPSE_COLUMNS = ("form", "parameter", "value", "error", "S", "n_terms", "n_points", "converged", "at_bound")
+COLLAPSE_COLUMNS = ("b", "b_err", "S", "n_terms", "n_points", "n_sizes", "b_power_law", "search_low", "search_high",
+                    "converged", "at_bound", "reason")
+# Half-width of the search range around the power-law b, and grid points.
+SEARCH_HALF_WIDTH = 1.0
+SEARCH_POINTS = 81
 
 
-def scaled_x(m, size, form: str, params) -> np.ndarray:
-    """The scaled control variable of a collapse.
+def scaled_x(m, size, b) -> np.ndarray:
+    """The scaled control variable x = m / size^b.
 
     Parameters
     ----------
@@ -45,27 +54,15 @@ def scaled_x(m, size, form: str, params) -> np.ndarray:
         Mini-batch sizes, patterns.
     size : array_like, broadcastable with ``m``
         d or N of each point.
-    form : 'critical' | 'power'
-        See the module docstring.
-    params : sequence or mapping
-        (m_c, nu) for 'critical' (m_c in patterns, nu > 0), (b,) for 'power'.
-        A mapping is read by parameter name.
+    b : float or array_like broadcastable with ``m``
 
     Returns
     -------
-    ndarray of float, the broadcast shape of ``m`` and ``size``
+    ndarray of float, the broadcast shape
     """
-    if form not in FORMS:
-        raise ValueError(f"unknown scaling form {form!r}; allowed: {sorted(FORMS)}")
-    if isinstance(params, dict):
-        params = [params[name] for name in FORMS[form]]
     m = np.asarray(m, dtype=float)
     size = np.asarray(size, dtype=float)
-    if form == "critical":
-        m_c, nu = params
-        return (m - m_c) * size ** (1.0 / nu)
-    (b,) = params
-    return m / size**b
+    return m / size ** np.asarray(b, dtype=float)
 
 
 def quality(xs: list[np.ndarray], ys: list[np.ndarray], dys: list[np.ndarray]) -> tuple[float, int]:
@@ -127,39 +124,40 @@ class CollapseResult:
 
     Attributes
     ----------
-    form : str
-        'critical' or 'power'.
-    params, errors : dict name -> float
-        Fitted parameters and their standard errors (NaN when the curvature
-        of S at the minimum is not positive definite).
+    b, b_err : float
+        Fitted exponent of x = m / size^b and its error (NaN when the fit
+        is not a measurement: see ``reason``).
     S : float
         Quality at the minimum (near 1: collapse within the errors).
-    n_terms, n_points : int
-        Points where the master curve was defined at the minimum, and points
-        used.
+    n_terms, n_points, n_sizes : int
+        Points where the master curve was defined at the minimum, points
+        used, sizes used (those with a transition on the grid).
+    b_power_law, search_low, search_high : float
+        The power-law b the search was centred on and the search range.
     converged : bool
         Whether Nelder-Mead reported convergence.
     at_bound : bool
-        Whether the minimum lies on the edge of the search box (the range of
-        the starting grid): then the true minimum may lie outside it and the
-        parameters are not a measurement.
+        Whether the minimum lies on the edge of the search range.
+    reason : str
+        Why b is NaN ('' when it is not).
     """
 
-    form: str
-    params: dict
-    errors: dict
+    b: float
+    b_err: float
     S: float
     n_terms: int
     n_points: int
+    n_sizes: int
+    b_power_law: float
+    search_low: float
+    search_high: float
     converged: bool
     at_bound: bool
+    reason: str = ""
 
-    def rows(self) -> list[dict]:
-        """One tidy row per parameter (columns of :data:`COLLAPSE_COLUMNS`)."""
-        return [{"form": self.form, "parameter": name, "value": self.params[name], "error": self.errors[name],
-                 "S": self.S, "n_terms": self.n_terms, "n_points": self.n_points, "converged": self.converged,
-                 "at_bound": self.at_bound}
-                for name in FORMS[self.form]]
+    def row(self) -> dict:
+        """The result as a row of :data:`COLLAPSE_COLUMNS`."""
+        return {name: getattr(self, name) for name in COLLAPSE_COLUMNS}
 
 
 def transition_window(p: np.ndarray) -> np.ndarray:
@@ -182,8 +180,15 @@ def transition_window(p: np.ndarray) -> np.ndarray:
     return keep
 
 
+def has_transition(p) -> bool:
+    """Whether a curve has at least one point strictly between 0 and 1."""
+    p = np.asarray(p, dtype=float)
+    return bool(np.any((p > 0) & (p < 1)))
+
+
 def _curves(table: pd.DataFrame, trim: bool):
-    """Per-size arrays (size, m, y, dy) from a psucc table, sorted by m."""
+    """Per-size arrays (size, m, y, dy) from a psucc table, sorted by m; only
+    sizes whose curve has a point with 0 < P_succ < 1."""
     table = table[table["n_runs"] > 0].sort_values(["size", "m"])
     sigma = psucc_sigma(table)
     curves = []
@@ -191,6 +196,8 @@ def _curves(table: pd.DataFrame, trim: bool):
         m = table["m"].to_numpy(dtype=float)[idx]
         y = table["p_succ"].to_numpy(dtype=float)[idx]
         dy = sigma[idx]
+        if not has_transition(y):
+            continue
         keep = transition_window(y) if trim else np.ones(len(y), dtype=bool)
         if keep.sum() >= 2:
             curves.append((float(size), m[keep], y[keep], dy[keep]))
@@ -199,12 +206,12 @@ def _curves(table: pd.DataFrame, trim: bool):
 
 def fit_collapse(
     table: pd.DataFrame,
-    form: str = "power",
-    grid: dict | None = None,
+    b_centre: float,
+    half_width: float = SEARCH_HALF_WIDTH,
     trim: bool = True,
     min_overlap: float = 0.5,
 ) -> CollapseResult:
-    """Fit the scaling parameters of one experiment's P_succ curves.
+    """Fit b of the collapse x = m / size^b of one experiment's P_succ curves.
 
     Parameters
     ----------
@@ -213,18 +220,18 @@ def fit_collapse(
         (one experiment): size, m, p_succ, ci_low, ci_high, n_runs. The error
         of each P_succ is the Wilson half-width / 1.96, which stays positive
         at P = 0 and 1.
-    form : 'critical' | 'power'
-    grid : dict name -> 1-D array, optional
-        Starting-grid values of each parameter. Defaults: b in [-1, 3]
-        (81 values); m_c over the measured m range (25 values), nu in
-        [0.2, 10] log-spaced (25 values).
+    b_centre : float
+        Centre of the search range (the power-law b of m_c); NaN gives a
+        NaN result with a reason.
+    half_width : float
+        The search range is b_centre +- half_width (81 grid points).
     trim : bool
         Restrict each curve to its transition window
         (:func:`transition_window`).
     min_overlap : float
-        A parameter choice for which the master curve is defined at fewer
-        than this fraction of the points is rejected (S = inf): otherwise
-        pushing the sizes apart until they barely overlap would be rewarded.
+        A b for which the master curve is defined at fewer than this
+        fraction of the points is rejected (S = inf): otherwise pushing the
+        sizes apart until they barely overlap would be rewarded.
 
     Returns
     -------
@@ -232,41 +239,41 @@ def fit_collapse(
 
     Notes
     -----
-    Minimisation: S on the full starting grid, then Nelder-Mead from the
-    best grid point (a poor start gets stuck in a local minimum of this
-    piecewise-smooth function), constrained to the box spanned by the grid.
+    Minimisation: S on the starting grid, then Nelder-Mead from the best
+    grid point (a poor start gets stuck in a local minimum of this
+    piecewise-smooth function), constrained to the search range.
 
-    Errors: the recipe of pyfssa (after Nelder and Mead, 1965): fit a
-    quadratic form to S around the minimum, Hessian H, and take the
-    covariance as 2 S_min H^{-1}. Each error is then the change of that
-    parameter (the others re-optimised) that raises S from S_min to
-    2 S_min in the quadratic approximation; when S_min is near 1 this is
-    the rise of S by 1 of Houdayer and Hartmann. Here the quadratic is
-    fitted by least squares on a grid spanning that rise (see
-    :func:`_curvature_covariance`), because S has kinks on smaller scales.
-    Since S is a mean over N_terms points, a rise of S by S_min is a rise of
-    the total chi^2 by N_terms S_min, so these errors are wider than a
-    delta-chi^2 = 1 error by about sqrt(N_terms S_min): deliberately
-    conservative, as the master curve is itself estimated from the data.
-    They mean something only when S_min is of order 1: a large S_min says
-    the scaling form does not describe the data.
+    Error: the recipe of pyfssa (after Nelder and Mead, 1965): fit a
+    quadratic to S around the minimum, curvature H, and take the variance
+    as 2 S_min / H: the change of b that raises S from S_min to 2 S_min in
+    the quadratic approximation; when S_min is near 1 this is the rise of S
+    by 1 of Houdayer and Hartmann. The quadratic is fitted by least squares
+    on a grid spanning that rise (see :func:`_curvature_covariance`),
+    because S has kinks on smaller scales. Deliberately conservative (the
+    master curve is itself estimated from the data); it means something
+    only when S_min is of order 1.
     """
-    names = FORMS.get(form)
-    if names is None:
-        raise ValueError(f"unknown scaling form {form!r}; allowed: {sorted(FORMS)}")
     curves = _curves(table, trim)
     n_points = int(sum(len(c[1]) for c in curves))
-    nan = {name: float("nan") for name in names}
+    lo, hi = b_centre - half_width, b_centre + half_width
+
+    def failed(reason, **extra):
+        base = dict(b=np.nan, b_err=np.nan, S=np.nan, n_terms=0, n_points=n_points, n_sizes=len(curves),
+                    b_power_law=float(b_centre), search_low=float(lo), search_high=float(hi), converged=False,
+                    at_bound=False, reason=reason)
+        base.update(extra)
+        return CollapseResult(**base)
+
     if len(curves) < 2:
-        return CollapseResult(form, dict(nan), dict(nan), float("nan"), 0, n_points, False, False)
+        return failed(f"{len(curves)} size(s) with a point 0 < P_succ < 1; a collapse needs two")
+    if not np.isfinite(b_centre):
+        return failed("no power-law b to centre the search on")
 
     ys = [c[2] for c in curves]
     dys = [c[3] for c in curves]
 
     def objective(theta) -> float:
-        if form == "critical" and theta[1] <= 0:
-            return np.inf
-        xs = [scaled_x(c[1], c[0], form, theta) for c in curves]
+        xs = [scaled_x(c[1], c[0], theta[0]) for c in curves]
         if not all(np.all(np.isfinite(x)) for x in xs):
             return np.inf
         s, n_terms = quality(xs, ys, dys)
@@ -274,40 +281,31 @@ def fit_collapse(
             return np.inf
         return s
 
-    axes = _default_grid(form, curves) if grid is None else [np.asarray(grid[name], dtype=float) for name in names]
-    mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(names), -1).T
-    scan = np.array([objective(theta) for theta in mesh])
+    axis = np.linspace(lo, hi, SEARCH_POINTS)
+    scan = np.array([objective([b]) for b in axis])
     if not np.isfinite(scan).any():
-        return CollapseResult(form, dict(nan), dict(nan), float("nan"), 0, n_points, False, False)
-    start = mesh[int(np.argmin(scan))]
-    steps = [np.ptp(a) / max(len(a) - 1, 1) for a in axes]
-    simplex = np.vstack([start] + [start + np.eye(len(names))[i] * steps[i] for i in range(len(names))])
-    bounds = [(float(a.min()), float(a.max())) for a in axes]
-    simplex = np.clip(simplex, [b[0] for b in bounds], [b[1] for b in bounds])
+        return failed("the curves do not overlap for any b in the search range")
+    start = np.array([axis[int(np.argmin(scan))]])
+    step = float(axis[1] - axis[0])
+    simplex = np.clip(np.array([start, start + step]), lo, hi)
     # Converged when the simplex has shrunk below 1e-4 grid steps: S jumps
     # where points enter or leave the overlap, so a tolerance on the spread
     # of S over the simplex may never be met at a minimum sitting on a jump.
-    result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=bounds,
-                               options={"initial_simplex": simplex, "xatol": 1e-4 * min(steps), "fatol": np.inf,
+    result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=[(lo, hi)],
+                               options={"initial_simplex": simplex, "xatol": 1e-4 * step, "fatol": np.inf,
                                         "maxiter": 2000})
     best = result.x if result.fun <= scan.min() else start
-    spans = np.array([hi - lo for lo, hi in bounds])
-    at_bound = bool(np.any((np.abs(best - [b[0] for b in bounds]) < 1e-6 * spans)
-                           | (np.abs(best - [b[1] for b in bounds]) < 1e-6 * spans)))
     s_min = float(objective(best))
-    xs = [scaled_x(c[1], c[0], form, best) for c in curves]
+    xs = [scaled_x(c[1], c[0], best[0]) for c in curves]
     n_terms = quality(xs, ys, dys)[1]
-    cov = _curvature_covariance(objective, best, s_min, steps)
-    params = {name: float(v) for name, v in zip(names, best)}
-    errors = {name: float(np.sqrt(cov[i, i])) if cov[i, i] >= 0 else float("nan") for i, name in enumerate(names)}
-    return CollapseResult(form, params, errors, s_min, n_terms, n_points, bool(result.success), at_bound)
-
-
-def _default_grid(form: str, curves) -> list[np.ndarray]:
-    if form == "power":
-        return [np.linspace(-1.0, 3.0, 81)]
-    m_all = np.concatenate([c[1] for c in curves])
-    return [np.linspace(m_all.min(), m_all.max(), 25), np.geomspace(0.2, 10.0, 25)]
+    at_bound = bool(abs(best[0] - lo) < 1e-6 * (hi - lo) or abs(best[0] - hi) < 1e-6 * (hi - lo))
+    if at_bound:
+        return failed("the minimum of S lies on the edge of the search range", S=s_min, n_terms=n_terms,
+                      at_bound=True, converged=bool(result.success))
+    cov = _curvature_covariance(objective, best, s_min, [step])
+    err = float(np.sqrt(cov[0, 0])) if cov[0, 0] >= 0 else float("nan")
+    return CollapseResult(float(best[0]), err, s_min, n_terms, n_points, len(curves), float(b_centre), float(lo),
+                          float(hi), bool(result.success), False, "")
 
 
 def _curvature_covariance(objective, best, s_min, scales) -> np.ndarray:
@@ -363,41 +361,49 @@ def _curvature_covariance(objective, best, s_min, scales) -> np.ndarray:
     return 2.0 * s_min * np.linalg.inv(hess)
 
 
-def collapse_table(psucc: pd.DataFrame, forms=("power", "critical"), **kwargs) -> pd.DataFrame:
-    """Fit every scaling form for every experiment of a psucc table.
+def collapse_table(psucc: pd.DataFrame, power_law: pd.DataFrame | None = None, **kwargs) -> pd.DataFrame:
+    """Fit the collapse of every experiment of a psucc table.
 
     Parameters
     ----------
     psucc : DataFrame
         Output of :func:`mbphase.analysis.success.psucc_table`.
-    forms : iterable of 'critical' | 'power'
+    power_law : DataFrame, optional
+        Output of :func:`mbphase.analysis.critical.power_law`: its b centres
+        each experiment's search (without it, or where it is NaN, the
+        collapse is NaN with a reason).
     **kwargs
         Passed on to :func:`fit_collapse`.
 
     Returns
     -------
-    DataFrame
-        experiment, size_key, [scanned parameters], form, parameter, value,
-        error, S, n_terms, n_points, converged, at_bound; one row per
-        parameter.
-        Experiments with fewer than two sizes give NaN values.
+    DataFrame, one row per experiment (and scanned parameters)
+        the panel keys and :data:`COLLAPSE_COLUMNS`.
     """
     keys = panel_keys(psucc)
     columns = [*keys, *COLLAPSE_COLUMNS]
     if psucc.empty:
-        return empty_table(columns, strings=("experiment", "size_key", "form", "parameter"))
+        return empty_table(columns, strings=("experiment", "size_key", "reason"))
+    centres = {}
+    if power_law is not None and not power_law.empty:
+        pl_keys = [k for k in keys if k in power_law.columns]
+        for _, row in power_law.iterrows():
+            centres[tuple(str(row[k]) for k in pl_keys)] = float(row["b"])
+    else:
+        pl_keys = keys
     rows = []
     for values, group in psucc.groupby(keys, dropna=False, sort=True):
         ident = key_dict(keys, values)
-        for form in forms:
-            rows.extend({**ident, **row} for row in fit_collapse(group, form, **kwargs).rows())
+        centre = centres.get(tuple(str(ident[k]) for k in pl_keys), float("nan"))
+        rows.append({**ident, **fit_collapse(group, centre, **kwargs).row()})
     return pd.DataFrame(rows, columns=columns)
 
 
-def add_scaled_x(psucc: pd.DataFrame, collapse: pd.DataFrame, form: str = "power") -> pd.DataFrame:
-    """The psucc table with a column ``x_scaled``: each point's scaled
-    variable under the fitted parameters of its experiment (NaN where the
-    fit failed or is missing). For plotting the collapse.
+def add_scaled_x(psucc: pd.DataFrame, collapse: pd.DataFrame) -> pd.DataFrame:
+    """The psucc table with a column ``x_scaled`` = m / size^b under the
+    fitted b of its experiment (NaN where the fit failed or is missing, and
+    for sizes without a point 0 < P_succ < 1, which the fit left out). For
+    plotting the collapse.
 
     Parameters
     ----------
@@ -405,26 +411,20 @@ def add_scaled_x(psucc: pd.DataFrame, collapse: pd.DataFrame, form: str = "power
         Output of :func:`mbphase.analysis.success.psucc_table`.
     collapse : DataFrame
         Output of :func:`collapse_table`.
-    form : 'critical' | 'power'
     """
     out = psucc.copy()
     out["x_scaled"] = np.nan
-    names = list(FORMS[form])
-    if out.empty or collapse.empty or "form" not in collapse.columns:
+    if out.empty or collapse.empty or "b" not in collapse.columns:
         return out
     keys = [k for k in panel_keys(psucc) if k in collapse.columns]
-    fitted = collapse[collapse["form"] == form]
-    wide = fitted.pivot_table(index=keys, columns="parameter", values="value", aggfunc="first",
-                              dropna=False).reset_index() if len(fitted) else pd.DataFrame(columns=keys)
-    for name in names:
-        if name not in wide.columns:
-            wide[name] = np.nan
     # A merge, not a dictionary lookup: tables concatenated from several
     # experiments carry NaN in the keys one experiment scans and another does
     # not, and merge matches NaN with NaN.
-    merged = out[keys].merge(wide[[*keys, *names]].drop_duplicates(subset=keys), on=keys, how="left")
-    theta = [merged[name].to_numpy(dtype=float) for name in names]
+    merged = out[keys].merge(collapse[[*keys, "b"]].drop_duplicates(subset=keys), on=keys, how="left")
+    b = merged["b"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = scaled_x(out["m"].to_numpy(dtype=float), out["size"].to_numpy(dtype=float), form, theta)
-    out["x_scaled"] = np.where(np.all(np.isfinite(theta), axis=0), x, np.nan)
+        x = scaled_x(out["m"].to_numpy(dtype=float), out["size"].to_numpy(dtype=float), b)
+    transitions = out.groupby([*keys, "size"], dropna=False)["p_succ"].transform(
+        lambda p: has_transition(p.to_numpy(dtype=float)))
+    out["x_scaled"] = np.where(np.isfinite(b) & transitions.to_numpy(dtype=bool), x, np.nan)
     return out

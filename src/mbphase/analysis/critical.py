@@ -1,4 +1,5 @@
-"""The critical mini-batch size m_c(size) and its scaling law m_c = A size^b.
+"""The critical mini-batch size m_c(size), the width of the transition and
+their scaling laws.
 
 m_c is where P_succ(m) = 1/2. It is estimated per (experiment, size) by a
 maximum-likelihood logistic fit of the individual successes against log m,
@@ -6,16 +7,24 @@ maximum-likelihood logistic fit of the individual successes against log m,
     P(success | m) = 1 / (1 + exp(-(log m - log m_c) / w)),
 
 falling back to linear interpolation in log m between the two grid points
-that bracket P_succ = 1/2 when the fit is not usable. The error comes from a
-bootstrap over seeds: a seed index carries the same teacher at every m of a
-size, so whole seeds are resampled, never single runs.
+that bracket P_succ = 1/2 when the fit is not usable. w is the width of the
+transition in log m (a relative width: m goes from P = 0.27 to 0.73 over a
+factor e^(2w)). Errors come from a bootstrap over seeds: a seed index
+carries the same teacher at every m of a size, so whole seeds are
+resampled, never single runs. Every fit reports its goodness of fit
+(deviance or chi^2 per degree of freedom).
+
+Scaling: m_c = A size^b (:func:`power_law`, with the local exponents
+between consecutive sizes, :func:`local_exponents`) and w = C size^(-1/nu)
+(:func:`sharpening`): a transition that sharpens with size (1/nu > 0) is a
+true phase transition in the limit of large sizes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from mbphase.analysis.grouping import (
     empty_table,
@@ -33,8 +42,17 @@ METHOD_LOGISTIC = "logistic"
 METHOD_INTERPOLATION = "interpolation"
 METHOD_NOT_BRACKETED = "not bracketed"
 
-CRITICAL_STATS = ("m_c", "m_c_err", "method", "n_seeds", "n_boot_valid")
-POWER_LAW_STATS = ("A", "A_err", "b", "b_err", "n_points", "chi2", "dof", "weighted")
+CRITICAL_STATS = ("m_c", "m_c_err", "method", "width", "width_err", "deviance", "dof", "deviance_per_dof",
+                  "non_monotonic", "max_drop_sigma", "n_seeds", "n_boot_valid", "reason", "width_reason")
+POWER_LAW_STATS = ("A", "A_err", "b", "b_err", "b_err_unscaled", "error_scale", "n_points", "chi2", "dof",
+                   "chi2_per_dof", "weighted", "reason")
+LOCAL_EXPONENT_STATS = ("size_low", "size_high", "b_local", "b_local_err", "reason")
+SHARPENING_STATS = ("inv_nu", "inv_nu_err", "inv_nu_err_unscaled", "error_scale", "C", "n_points", "chi2", "dof",
+                    "chi2_per_dof", "sharpens", "reason")
+
+# A drop of P_succ between two grid points (lower m first) of more than this
+# many combined standard errors flags a non-monotonic curve.
+NON_MONOTONIC_SIGMAS = 2.0
 
 # A logistic fit whose width w falls below this fraction of the span of
 # log m is treated as separated data: a width far below the grid spacing is
@@ -170,6 +188,70 @@ def fit_logistic(x, k, n, mu0: float | None = None, max_iter: int = 100) -> tupl
     return float(mu), float(1.0 / c), bool(x.min() <= mu <= x.max())
 
 
+def estimate_transition(x, k, n) -> tuple[float, float, str]:
+    """(log m_c, width w in log m, method) from counts on a grid of log m.
+
+    As :func:`estimate_log_mc`; the width is the logistic fit's (NaN unless
+    the method is 'logistic': an interpolated m_c means the data are
+    separated, the transition is narrower than the grid resolves).
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(n > 0, k / n, np.nan)
+    crossing = interpolate_half(x, p) if np.sum(n > 0) >= 2 else float("nan")
+    if not np.isfinite(crossing):
+        return float("nan"), float("nan"), METHOD_NOT_BRACKETED
+    has_runs = n > 0
+    mu, w, usable = fit_logistic(np.asarray(x)[has_runs], k[has_runs], n[has_runs], mu0=crossing)
+    if usable:
+        return mu, w, METHOD_LOGISTIC
+    return crossing, float("nan"), METHOD_INTERPOLATION
+
+
+def logistic_deviance(x, k, n, log_mc: float, width: float) -> tuple[float, int]:
+    """Binomial deviance of the logistic P = expit((x - log_mc) / width)
+    against counts (k of n) at each x, and its degrees of freedom (grid
+    points with runs minus the two fitted parameters).
+
+    A deviance per degree of freedom near 1 says the logistic describes the
+    data within binomial noise; much larger says it does not (a shoulder, a
+    curve that falls again, seed-to-seed correlations).
+    """
+    x, k, n = (np.asarray(a, dtype=float) for a in (x, k, n))
+    keep = n > 0
+    x, k, n = x[keep], k[keep], n[keep]
+    dof = int(len(x) - 2)
+    if dof < 1 or not (np.isfinite(log_mc) and np.isfinite(width) and width > 0):
+        return float("nan"), max(dof, 0)
+    p = np.clip(special.expit((x - log_mc) / width), 1e-300, 1 - 1e-16)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        term_k = np.where(k > 0, k * np.log(k / (n * p)), 0.0)
+        term_f = np.where(n - k > 0, (n - k) * np.log((n - k) / (n * (1 - p))), 0.0)
+    return float(2.0 * np.sum(term_k + term_f)), dof
+
+
+def largest_drop(k, n) -> float:
+    """The largest drop of P_succ from a grid point to any later (larger m)
+    one, in units of the two points' combined standard error (the Wilson
+    half-width / 1.96, positive even at P = 0 or 1); 0 for a non-decreasing
+    curve, NaN with fewer than two points with runs."""
+    from mbphase.analysis.success import Z95, wilson_interval
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    keep = n > 0
+    k, n = k[keep], n[keep]
+    if len(k) < 2:
+        return float("nan")
+    p = k / n
+    low, high = wilson_interval(k, n)
+    se = (high - low) / (2 * Z95)
+    drop = p[:, None] - p[None, :]  # p_i - p_j
+    scale = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
+    later = np.triu(np.ones((len(p), len(p)), dtype=bool), k=1)  # j > i
+    return float(max(0.0, np.max(np.where(later, drop / scale, -np.inf))))
+
+
 def estimate_log_mc(x, k, n) -> tuple[float, str]:
     """log m_c from counts on a grid of log m: logistic fit, else
     interpolation, else NaN.
@@ -232,9 +314,16 @@ def critical_m(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataF
     -------
     DataFrame, one row per (experiment, size, [scanned parameters])
         m_c (patterns; NaN when not bracketed), m_c_err, method
-        ('logistic' | 'interpolation' | 'not bracketed'), n_seeds (distinct
-        seeds with an ok run), n_boot_valid (replicates that gave a finite
-        m_c).
+        ('logistic' | 'interpolation' | 'not bracketed'), width (logistic
+        width in log m; NaN unless the method is 'logistic'), width_err
+        (bootstrap over seeds), deviance and dof of the logistic fit and
+        deviance_per_dof, non_monotonic (P_succ drops by more than two
+        combined standard errors from some m to a larger one; m_c is then
+        the first upward crossing and should not be trusted alone),
+        max_drop_sigma (that largest drop in standard errors), n_seeds
+        (distinct seeds with an ok run), n_boot_valid (replicates that gave
+        a finite m_c), reason (why m_c is NaN; '' when it is not) and
+        width_reason (why the width is NaN or has no error).
 
     Notes
     -----
@@ -262,31 +351,61 @@ def critical_m(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataF
         outcomes = table.to_numpy(dtype=float)  # seeds x m, NaN where missing
         valid = np.isfinite(outcomes)
         filled = np.where(valid, outcomes, 0.0)
-        log_mc, method = estimate_log_mc(x, filled.sum(axis=0), valid.sum(axis=0))
+        k_all, n_all = filled.sum(axis=0), valid.sum(axis=0)
+        log_mc, width, method = estimate_transition(x, k_all, n_all)
 
-        boot = np.full(n_boot, np.nan)
+        boot = np.full((n_boot, 2), np.nan)
         if n_boot > 0 and outcomes.shape[0] > 0:
             rng = group_rng(seed, ident)
             draws = rng.integers(0, outcomes.shape[0], size=(n_boot, outcomes.shape[0]))
             k_boot = filled[draws].sum(axis=1)
             n_boot_runs = valid[draws].sum(axis=1)
             for b in range(n_boot):
-                boot[b] = estimate_log_mc(x, k_boot[b], n_boot_runs[b])[0]
+                boot[b] = estimate_transition(x, k_boot[b], n_boot_runs[b])[:2]
         m_c = float(np.exp(log_mc))
-        finite = np.isfinite(boot)
-        err = float(np.std(np.exp(boot[finite]), ddof=1)) if finite.sum() >= 2 else float("nan")
+        finite = np.isfinite(boot[:, 0])
+        err = float(np.std(np.exp(boot[finite, 0]), ddof=1)) if finite.sum() >= 2 else float("nan")
+        reason = ""
         if method == METHOD_NOT_BRACKETED:
             # Replicates may bracket by chance where the data do not; an
             # error on a missing value would only mislead.
             err = float("nan")
+            p = k_all / np.where(n_all > 0, n_all, np.nan)
+            if np.sum(n_all > 0) < 2:
+                reason = "fewer than two grid points with runs"
+            elif np.nanmax(p) < 0.5:
+                reason = "no transition on the grid: P_succ < 1/2 at every m"
+            elif np.nanmin(p) > 0.5:
+                reason = "no transition on the grid: P_succ > 1/2 at every m"
+            else:
+                reason = "P_succ never rises through 1/2 on the grid"
         if method == METHOD_INTERPOLATION:
             floor = m_c * _bracket_width(x, log_mc) / np.sqrt(12.0)
             err = floor if not np.isfinite(err) else max(err, floor)
-        rows.append({**ident, "m_c": m_c, "m_c_err": err, "method": method,
-                     "n_seeds": int(valid.any(axis=1).sum()), "n_boot_valid": int(finite.sum())})
+        # The width's error: replicates whose fit was usable (a separated
+        # replicate has no width); at least half of them must be, or the
+        # spread describes a biased subset.
+        w_ok = np.isfinite(boot[:, 1])
+        width_err = float(np.std(boot[w_ok, 1], ddof=1)) if w_ok.sum() >= max(2, n_boot // 2) else float("nan")
+        width_reason = ""
+        if method == METHOD_NOT_BRACKETED:
+            width_reason = "no transition"
+            width = float("nan")
+        elif method == METHOD_INTERPOLATION:
+            width_reason = "logistic fit not usable (separated data): the transition is narrower than the grid resolves"
+        elif not np.isfinite(width_err):
+            width_reason = "fewer than half the bootstrap replicates give a width"
+        deviance, dof = logistic_deviance(x, k_all, n_all, log_mc, width) if method == METHOD_LOGISTIC else (float("nan"), max(int(np.sum(n_all > 0)) - 2, 0))
+        drop = largest_drop(k_all, n_all)
+        rows.append({**ident, "m_c": m_c, "m_c_err": err, "method": method, "width": float(width),
+                     "width_err": width_err, "deviance": deviance, "dof": dof,
+                     "deviance_per_dof": deviance / dof if dof > 0 and np.isfinite(deviance) else float("nan"),
+                     "non_monotonic": bool(drop > NON_MONOTONIC_SIGMAS), "max_drop_sigma": drop,
+                     "n_seeds": int(valid.any(axis=1).sum()), "n_boot_valid": int(finite.sum()),
+                     "reason": reason, "width_reason": width_reason})
     columns = [*keys, *CRITICAL_STATS]
     if not rows:
-        return empty_table(columns, strings=("experiment", "size_key", "method"))
+        return empty_table(columns, strings=("experiment", "size_key", "method", "reason", "width_reason"))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -294,9 +413,11 @@ def power_law(mc_table: pd.DataFrame) -> pd.DataFrame:
     """Fit m_c = A * size^b per experiment.
 
     Weighted least squares of log m_c against log size, with the error of
-    log m_c taken as m_c_err / m_c. If any usable point lacks a positive
-    finite error the fit is unweighted (ordinary least squares, parameter
-    errors from the residual variance).
+    log m_c taken as m_c_err / m_c (numpy.polyfit with its covariance).
+    When chi2/dof > 1 the parameter errors are scaled by sqrt(chi2/dof): the
+    points scatter more than their errors say (or the law is not a power
+    law: see :func:`local_exponents`), and an error that ignores it is too
+    small. b_err_unscaled keeps the error from the point errors alone.
 
     Parameters
     ----------
@@ -306,50 +427,150 @@ def power_law(mc_table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame, one row per experiment (and scanned parameters)
-        A (patterns), A_err, b, b_err, n_points, chi2 (weighted residual sum
-        of squares; NaN for an unweighted fit), dof (n_points - 2), weighted.
-        With known errors the parameter errors are not rescaled by chi2/dof:
-        a chi2 well above dof says the errors or the power law are wrong, and
-        the table reports it rather than hiding it. Fewer than two points
-        give NaN parameters; two points give errors only if weighted.
+        A (patterns), A_err, b, b_err, b_err_unscaled, error_scale
+        (max(1, sqrt(chi2/dof))), n_points, chi2, dof (n_points - 2),
+        chi2_per_dof, weighted, reason. Fewer than two sizes with an m_c
+        give NaN; two give errors from the point errors only (no dof to
+        judge the fit). A point without a positive finite error makes the
+        fit unweighted (see :func:`fit_line`).
     """
     keys = panel_keys(mc_table)
     columns = [*keys, *POWER_LAW_STATS]
     rows = []
     if mc_table.empty:
-        return empty_table(columns, strings=("experiment", "size_key"))
+        return empty_table(columns, strings=("experiment", "size_key", "reason"))
     for values, group in mc_table.groupby(keys, dropna=False, sort=True):
         ident = key_dict(keys, values)
         good = group[np.isfinite(group["m_c"]) & (group["m_c"] > 0)]
         x = np.log(good["size"].to_numpy(dtype=float))
         y = np.log(good["m_c"].to_numpy(dtype=float))
         sigma = (good["m_c_err"] / good["m_c"]).to_numpy(dtype=float)
-        rows.append({**ident, **_fit_line(x, y, sigma)})
+        fit = fit_line(x, y, sigma, what="sizes with an m_c")
+        rows.append({**ident, "A": np.exp(fit["intercept"]), "A_err": np.exp(fit["intercept"]) * fit["intercept_err"],
+                     "b": fit["slope"], "b_err": fit["slope_err"], "b_err_unscaled": fit["slope_err_unscaled"],
+                     **{k: fit[k] for k in ("error_scale", "n_points", "chi2", "dof", "chi2_per_dof", "weighted",
+                                            "reason")}})
     return pd.DataFrame(rows, columns=columns)
 
 
-def _fit_line(x, y, sigma) -> dict:
-    """y = log A + b x by (weighted) least squares; see :func:`power_law`."""
+def fit_line(x, y, sigma, what: str = "points") -> dict:
+    """y = intercept + slope x by weighted least squares (weights 1/sigma^2),
+    with numpy.polyfit's covariance of the parameters; errors scaled by
+    sqrt(chi2/dof) when that exceeds 1.
+
+    Returns a dict: intercept, intercept_err, slope, slope_err,
+    slope_err_unscaled, error_scale, n_points, chi2, dof, chi2_per_dof,
+    weighted, reason ('' or why the fit is NaN). Fewer than two points or a
+    single distinct x give NaN with a reason. If a point lacks a positive
+    finite sigma the fit is unweighted (ordinary least squares, errors from
+    the residual variance, chi2 NaN; with two points no error).
+    """
+    x, y, sigma = (np.asarray(a, dtype=float) for a in (x, y, sigma))
     n = len(x)
-    out = {"A": np.nan, "A_err": np.nan, "b": np.nan, "b_err": np.nan, "n_points": n,
-           "chi2": np.nan, "dof": max(n - 2, 0), "weighted": False}
-    if n < 2 or np.ptp(x) == 0:
+    out = {"intercept": np.nan, "intercept_err": np.nan, "slope": np.nan, "slope_err": np.nan,
+           "slope_err_unscaled": np.nan, "error_scale": np.nan, "n_points": n, "chi2": np.nan,
+           "dof": max(n - 2, 0), "chi2_per_dof": np.nan, "weighted": False, "reason": ""}
+    if n < 2:
+        out["reason"] = f"fewer than two {what}"
         return out
-    weighted = bool(np.all(np.isfinite(sigma) & (sigma > 0)))
-    w = 1.0 / sigma**2 if weighted else np.ones(n)
-    design = np.column_stack([np.ones(n), x])
-    normal = design.T @ (design * w[:, None])
-    coef = np.linalg.solve(normal, design.T @ (w * y))
-    residual = y - design @ coef
-    if weighted:
-        cov = np.linalg.inv(normal)
-        out["chi2"] = float(np.sum(w * residual**2))
-    elif n > 2:
-        cov = np.linalg.inv(normal) * float(np.sum(residual**2)) / (n - 2)
-    else:
-        cov = np.full((2, 2), np.nan)
-    log_a, b = coef
-    out.update(A=float(np.exp(log_a)), A_err=float(np.exp(log_a) * np.sqrt(cov[0, 0])), b=float(b),
-               b_err=float(np.sqrt(cov[1, 1])), weighted=weighted)
+    if np.ptp(x) == 0:
+        out["reason"] = f"all {what} have the same size"
+        return out
+    if not np.all(np.isfinite(sigma) & (sigma > 0)):
+        # Unweighted: ordinary least squares, parameter errors from the
+        # residual variance (numpy.polyfit's scaled covariance; needs a dof).
+        if n < 3:
+            out["reason"] = f"two {what} and one of them without an error: no error can be given"
+            coef = np.polyfit(x, y, 1)
+            out.update(slope=float(coef[0]), intercept=float(coef[1]))
+            return out
+        coef, cov = np.polyfit(x, y, 1, cov=True)
+        out.update(slope=float(coef[0]), intercept=float(coef[1]), slope_err=float(np.sqrt(cov[0, 0])),
+                   intercept_err=float(np.sqrt(cov[1, 1])), slope_err_unscaled=float(np.sqrt(cov[0, 0])))
+        return out
+    coef, cov = np.polyfit(x, y, 1, w=1.0 / sigma, cov="unscaled")
+    chi2 = float(np.sum(((y - np.polyval(coef, x)) / sigma) ** 2))
+    dof = n - 2
+    scale = max(1.0, float(np.sqrt(chi2 / dof))) if dof > 0 else 1.0
+    out.update(slope=float(coef[0]), intercept=float(coef[1]), slope_err_unscaled=float(np.sqrt(cov[0, 0])),
+               slope_err=float(np.sqrt(cov[0, 0])) * scale, intercept_err=float(np.sqrt(cov[1, 1])) * scale,
+               error_scale=scale, chi2=chi2, chi2_per_dof=chi2 / dof if dof > 0 else np.nan, weighted=True)
     return out
 
+
+def local_exponents(mc_table: pd.DataFrame) -> pd.DataFrame:
+    """Local exponents of m_c between consecutive sizes with an m_c:
+
+        b_local = (log m_c(s2) - log m_c(s1)) / (log s2 - log s1),
+
+    error from the two relative errors in quadrature (the sizes are
+    independent runs). A b_local that drifts with size is a finding (the
+    power law is only effective), not noise to average away.
+
+    Returns
+    -------
+    DataFrame, one row per consecutive pair of sizes of each experiment
+        the panel keys, size_low, size_high, b_local, b_local_err, reason.
+        An experiment with fewer than two sizes with an m_c gives one row of
+        NaN with the reason.
+    """
+    keys = panel_keys(mc_table)
+    columns = [*keys, *LOCAL_EXPONENT_STATS]
+    if mc_table.empty:
+        return empty_table(columns, strings=("experiment", "size_key", "reason"))
+    rows = []
+    for values, group in mc_table.groupby(keys, dropna=False, sort=True):
+        ident = key_dict(keys, values)
+        good = group[np.isfinite(group["m_c"]) & (group["m_c"] > 0)].sort_values("size")
+        if len(good) < 2:
+            rows.append({**ident, "size_low": np.nan, "size_high": np.nan, "b_local": np.nan, "b_local_err": np.nan,
+                         "reason": "fewer than two sizes with an m_c"})
+            continue
+        size = good["size"].to_numpy(dtype=float)
+        log_mc = np.log(good["m_c"].to_numpy(dtype=float))
+        rel = (good["m_c_err"] / good["m_c"]).to_numpy(dtype=float)
+        for i in range(len(good) - 1):
+            dx = np.log(size[i + 1]) - np.log(size[i])
+            rows.append({**ident, "size_low": size[i], "size_high": size[i + 1],
+                         "b_local": (log_mc[i + 1] - log_mc[i]) / dx,
+                         "b_local_err": float(np.hypot(rel[i], rel[i + 1]) / dx), "reason": ""})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def sharpening(mc_table: pd.DataFrame) -> pd.DataFrame:
+    """Does the transition sharpen with size? Fit w = C size^(-1/nu) to the
+    logistic widths of :func:`critical_m` (weighted least squares of log w
+    against log size, errors scaled by sqrt(chi2/dof) when it exceeds 1).
+
+    Returns
+    -------
+    DataFrame, one row per experiment (and scanned parameters)
+        inv_nu (1/nu; > 0: the width shrinks with size), inv_nu_err,
+        inv_nu_err_unscaled, error_scale, C, n_points, chi2, dof,
+        chi2_per_dof, sharpens ('yes' if inv_nu exceeds twice its error,
+        'no' if it is below minus twice its error, 'undecided' otherwise;
+        '' when inv_nu is NaN), reason (why inv_nu is NaN). Only sizes
+        whose width has an error enter; fewer than two give NaN.
+    """
+    keys = panel_keys(mc_table)
+    columns = [*keys, *SHARPENING_STATS]
+    if mc_table.empty or "width" not in mc_table.columns:
+        return empty_table(columns, strings=("experiment", "size_key", "sharpens", "reason"))
+    rows = []
+    for values, group in mc_table.groupby(keys, dropna=False, sort=True):
+        ident = key_dict(keys, values)
+        w = group["width"].to_numpy(dtype=float)
+        w_err = group["width_err"].to_numpy(dtype=float)
+        good = np.isfinite(w) & (w > 0) & np.isfinite(w_err) & (w_err > 0)
+        fit = fit_line(np.log(group["size"].to_numpy(dtype=float)[good]), np.log(w[good]), w_err[good] / w[good],
+                       what="sizes with a measured width")
+        if not np.isfinite(group["m_c"].to_numpy(dtype=float)).any():
+            fit["reason"] = "no transition at any size"
+        inv_nu, err = -fit["slope"], fit["slope_err"]
+        verdict = "" if not np.isfinite(inv_nu) else ("yes" if inv_nu > 2 * err else "no" if inv_nu < -2 * err
+                                                          else "undecided")
+        rows.append({**ident, "inv_nu": inv_nu, "inv_nu_err": err, "inv_nu_err_unscaled": fit["slope_err_unscaled"],
+                     "error_scale": fit["error_scale"], "C": np.exp(fit["intercept"]), "n_points": fit["n_points"],
+                     "chi2": fit["chi2"], "dof": fit["dof"], "chi2_per_dof": fit["chi2_per_dof"],
+                     "sharpens": verdict, "reason": fit["reason"]})
+    return pd.DataFrame(rows, columns=columns)

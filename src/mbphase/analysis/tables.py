@@ -11,23 +11,69 @@ from pathlib import Path
 
 import pandas as pd
 
+import numpy as np
+
 from mbphase import names
 from mbphase.analysis.collapse import collapse_table
-from mbphase.analysis.critical import critical_m, power_law
-from mbphase.analysis.order import bimodality_table, overlap_curve, overlap_histograms, overlap_jump
+from mbphase.analysis.critical import critical_m, local_exponents, power_law, sharpening
+from mbphase.analysis.order import order_gaps, order_verdict, overlap_curve, stationary_histograms, stationary_table
 from mbphase.analysis.success import psucc_table
 from mbphase.analysis.temperature import effective_temperature
 from mbphase.analysis.timing import solve_time_table, test_error_table
 
 # The tables analyse() builds, in this order (declared in mbphase.names).
+# Every table also carries the budget of its runs (columns budget,
+# budget_unit).
 TABLES = names.TABLES
+
+BUDGET_COLUMNS = ("budget", "budget_unit")
+
+
+def budgets(runs: pd.DataFrame) -> dict[str, tuple[float, str]]:
+    """The budget of each experiment's runs: (value, unit).
+
+    Discrete students: ``max_sweeps`` sweeps. Continuous students:
+    ``samples_per_weight`` samples per weight when set, else ``max_steps``
+    SGD steps. An experiment whose runs disagree, or a table without these
+    columns, gets (NaN, 'unknown').
+    """
+    out = {}
+    if runs.empty or "experiment" not in runs.columns:
+        return out
+    for experiment, group in runs.groupby("experiment", sort=True):
+        weights = set(group["weights"].astype(str)) if "weights" in group.columns else set()
+        value, unit = np.nan, "unknown"
+        if weights == {"discrete"} and "max_sweeps" in group.columns:
+            values = group["max_sweeps"].dropna().unique()
+            value, unit = (float(values[0]), "sweeps") if len(values) == 1 else (np.nan, "unknown")
+        elif weights == {"continuous"}:
+            alpha = pd.to_numeric(group["samples_per_weight"], errors="coerce").dropna().unique() \
+                if "samples_per_weight" in group.columns else []
+            steps = group["max_steps"].dropna().unique() if "max_steps" in group.columns else []
+            if len(alpha) == 1:
+                value, unit = float(alpha[0]), "samples per weight"
+            elif len(alpha) == 0 and len(steps) == 1:
+                value, unit = float(steps[0]), "SGD steps"
+        out[str(experiment)] = (value, unit)
+    return out
+
+
+def add_budget(table: pd.DataFrame, budget: dict[str, tuple[float, str]]) -> pd.DataFrame:
+    """``table`` with the columns budget and budget_unit of its experiment
+    (a baseline pooled from several experiments, named 'a+b', gets the
+    first's)."""
+    out = table.copy()
+    names = out["experiment"].astype(str) if "experiment" in out.columns else pd.Series([], dtype=str)
+    first = names.str.split("+").str[0]
+    out["budget"] = np.array([budget.get(n, (np.nan, "unknown"))[0] for n in first], dtype=float)
+    out["budget_unit"] = pd.Series([budget.get(n, (np.nan, "unknown"))[1] for n in first], index=out.index, dtype=str)
+    return out
 
 
 def analyse(
     runs: pd.DataFrame,
     n_boot: int = 200,
     seed: int = 0,
-    collapse_forms=("power", "critical"),
 ) -> dict[str, pd.DataFrame]:
     """Every analysis table of a run table.
 
@@ -37,38 +83,43 @@ def analyse(
         Rows of the run table (:mod:`mbphase.sim.schema`), one experiment or
         several; T_eff needs the Metropolis baseline runs in the same input.
     n_boot : int
-        Bootstrap replicates (m_c, median t_solve, T_eff).
+        Bootstrap replicates (m_c and width, T_eff).
     seed : int
         Seed of all bootstraps; the tables are a deterministic function of
         (runs, n_boot, seed).
-    collapse_forms : iterable of 'power' | 'critical'
-        Scaling forms fitted by the collapse.
 
     Returns
     -------
     dict name -> DataFrame
-        The tables named in :data:`TABLES`, in that order. Tables with
-        nothing to report are empty but have their columns.
+        The tables named in :data:`TABLES`, in that order, each with the
+        columns budget and budget_unit. Tables with nothing to report are
+        empty but have their columns.
     """
     psucc = psucc_table(runs)
     critical = critical_m(runs, n_boot=n_boot, seed=seed)
-    overlap = overlap_curve(runs)
+    power = power_law(critical)
+    stationary = stationary_table(runs, critical)
+    gaps = order_gaps(stationary)
     t_eff, metropolis = effective_temperature(runs, n_boot=n_boot, seed=seed)
     tables = {
         "psucc": psucc,
         "critical": critical,
-        "power_law": power_law(critical),
-        "collapse": collapse_table(psucc, forms=collapse_forms),
-        "overlap": overlap,
-        "overlap_jump": overlap_jump(overlap),
-        "bimodality": bimodality_table(runs, critical),
-        "overlap_hist": overlap_histograms(runs),
-        "solve_time": solve_time_table(runs, n_boot=n_boot, seed=seed),
+        "power_law": power,
+        "local_exponent": local_exponents(critical),
+        "sharpening": sharpening(critical),
+        "collapse": collapse_table(psucc, power),
+        "overlap": overlap_curve(runs),
+        "stationary": stationary,
+        "order_gap": gaps,
+        "order": order_verdict(gaps),
+        "stationary_hist": stationary_histograms(runs),
+        "solve_time": solve_time_table(runs),
         "test_error": test_error_table(runs),
         "t_eff": t_eff,
         "metropolis_energy": metropolis,
     }
-    return {name: tables[name] for name in TABLES}
+    budget = budgets(runs)
+    return {name: add_budget(tables[name], budget) for name in TABLES}
 
 
 def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:

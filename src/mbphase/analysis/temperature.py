@@ -8,7 +8,16 @@ E_metropolis(T). The effective temperature is the T with
 
     E_metropolis(T_eff(m)) = E_greedy(m),
 
-found by inverting the measured E_metropolis(T) over the grid of T.
+found by inverting the measured E_metropolis(T) over the grid of T. T is
+in units of the total error count (Metropolis accepts a move that adds dE
+misclassified training patterns with probability exp(-dE / T)), so T_eff
+grows with P.
+
+A Metropolis point counts only if it is equilibrated: every baseline point
+is run from random and from teacher weights, and the two late energies must
+agree within EQUILIBRIUM_SIGMAS combined standard errors. Points that fail
+(or lack the teacher start) are flagged in the baseline table and left out
+of the interpolation.
 """
 
 from __future__ import annotations
@@ -25,9 +34,14 @@ MATCH_COLUMNS = ("size_key", "size", "train_size", "architecture", "weights", "t
                  "inputs")
 
 T_EFF_COLUMNS = ("experiment", "size_key", "size", "train_size", "m", "n_runs", "energy_late", "energy_late_sem",
-                 "T_eff", "T_eff_err", "in_range", "range_side", "n_boot_valid")
+                 "T_eff", "T_eff_err", "in_range", "range_side", "n_boot_valid", "T_unit")
 BASELINE_COLUMNS = ("experiment", "size_key", "size", "train_size", "temperature", "n_runs", "energy_late",
-                    "energy_late_sem", "energy_monotone")
+                    "energy_late_sem", "n_runs_teacher", "energy_late_teacher", "energy_late_teacher_sem",
+                    "start_gap_sigma", "equilibrated", "energy_monotone", "reason", "T_unit")
+T_UNIT = "total training errors (T_eff grows with P)"
+# Two starts agree if their late energies differ by at most this many
+# combined standard errors.
+EQUILIBRIUM_SIGMAS = 2.0
 
 SIDE_INSIDE = "inside"
 SIDE_BELOW = "below"  # greedy energy below E(T_min): T_eff < T_min
@@ -36,7 +50,8 @@ SIDE_NO_BASELINE = "no baseline"
 
 
 def isotonic_increasing(y, w) -> np.ndarray:
-    """Weighted least-squares non-decreasing fit (pool adjacent violators).
+    """Weighted least-squares non-decreasing fit
+    (``scipy.optimize.isotonic_regression``).
 
     Parameters
     ----------
@@ -52,18 +67,12 @@ def isotonic_increasing(y, w) -> np.ndarray:
         E(T) locally decrease is pooled into flat steps, so that the inverse
         is defined.
     """
-    values, weights, lengths = [], [], []
-    for yi, wi in zip(np.asarray(y, dtype=float), np.asarray(w, dtype=float)):
-        values.append(yi)
-        weights.append(wi)
-        lengths.append(1)
-        while len(values) > 1 and values[-2] > values[-1]:
-            wsum = weights[-2] + weights[-1]
-            merged = (values[-2] * weights[-2] + values[-1] * weights[-1]) / wsum
-            length = lengths[-2] + lengths[-1]
-            del values[-1], weights[-1], lengths[-1]
-            values[-1], weights[-1], lengths[-1] = merged, wsum, length
-    return np.repeat(values, lengths)
+    from scipy.optimize import isotonic_regression
+
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0:
+        return y.copy()
+    return isotonic_regression(y, weights=np.asarray(w, dtype=float), increasing=True).x
 
 
 def invert_monotone(t_grid, energy, target) -> tuple[float, str]:
@@ -112,7 +121,8 @@ def _selection(runs: pd.DataFrame):
     finite &= np.isfinite(train) & np.isfinite(energy)
     greedy = finite & (temperature == 0) & (m < train) & ~success_array(runs)
     baseline = finite & (m == train) & (temperature > 0)
-    return greedy, baseline
+    init = runs["init"].astype("string").fillna("random").to_numpy() if "init" in runs.columns else np.full(len(runs), "random")
+    return greedy, baseline & (init != "teacher"), baseline & (init == "teacher")
 
 
 def _seed_matrix(frame: pd.DataFrame, column: str, seeds: np.ndarray):
@@ -132,6 +142,42 @@ def _means(matrix, draws=None):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(valid, sample, 0.0).sum(axis=-2) / count
     return mean, count
+
+
+def _start_agreement(t_grid, mean, sem, teacher: pd.DataFrame | None) -> dict:
+    """Per temperature of the random-start baseline: the teacher-start late
+    energy and whether the two starts agree within EQUILIBRIUM_SIGMAS
+    combined standard errors."""
+    n = len(t_grid)
+    out = {"n_runs_teacher": np.zeros(n, dtype=np.int64), "energy_late_teacher": np.full(n, np.nan),
+           "energy_late_teacher_sem": np.full(n, np.nan), "start_gap_sigma": np.full(n, np.nan),
+           "equilibrated": np.zeros(n, dtype=bool), "reason": np.full(n, "", dtype=object)}
+    for i, temperature in enumerate(t_grid):
+        rows = teacher[teacher["temperature"] == temperature] if teacher is not None else None
+        energies = rows["energy_late"].to_numpy(dtype=float) if rows is not None else np.zeros(0)
+        energies = energies[np.isfinite(energies)]
+        out["n_runs_teacher"][i] = len(energies)
+        if len(energies) < 2 or not np.isfinite(sem[i]):
+            out["reason"][i] = "no teacher-start runs to check equilibrium" if len(energies) == 0 else \
+                "too few runs to compare the two starts"
+            continue
+        t_mean = float(energies.mean())
+        t_sem = float(energies.std(ddof=1) / np.sqrt(len(energies)))
+        combined = float(np.hypot(sem[i], t_sem))
+        gap = abs(mean[i] - t_mean)
+        # Energies equal up to rounding agree whatever their spread (a
+        # noise-free baseline has a spread of rounding size too).
+        if gap <= 1e-12 * max(abs(t_mean), 1.0):
+            sigma = 0.0
+        else:
+            sigma = gap / combined if combined > 0 else np.inf
+        out["energy_late_teacher"][i], out["energy_late_teacher_sem"][i] = t_mean, t_sem
+        out["start_gap_sigma"][i] = sigma
+        out["equilibrated"][i] = bool(sigma <= EQUILIBRIUM_SIGMAS)
+        if not out["equilibrated"][i]:
+            out["reason"][i] = (f"not equilibrated: random and teacher starts end {sigma:.1f} standard errors apart "
+                                f"(energy {mean[i]:.4g} vs {t_mean:.4g})")
+    return out
 
 
 def effective_temperature(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -160,10 +206,15 @@ def effective_temperature(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) 
         t_eff: one row per greedy (experiment, size, train_size, m):
         n_runs, energy_late (mean over runs, per pattern), energy_late_sem,
         T_eff, T_eff_err, in_range (bool), range_side ('inside', 'below',
-        'above', 'no baseline'), n_boot_valid.
-        baseline: the Metropolis curve used: experiment, size_key, size,
-        train_size, temperature, n_runs, energy_late, energy_late_sem,
-        energy_monotone (the non-decreasing fit that is inverted).
+        'above', 'no baseline': fewer than two equilibrated baseline
+        points), n_boot_valid, T_unit.
+        baseline: the Metropolis curve: experiment, size_key, size,
+        train_size, temperature, n_runs, energy_late, energy_late_sem (the
+        random start), n_runs_teacher, energy_late_teacher,
+        energy_late_teacher_sem (the teacher start), start_gap_sigma (their
+        difference in combined standard errors), equilibrated, energy_monotone
+        (the non-decreasing fit that is inverted, over the equilibrated
+        points only; NaN elsewhere), reason (why a point is left out), T_unit.
 
     Notes
     -----
@@ -179,15 +230,16 @@ def effective_temperature(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) 
     require_columns(runs, ["experiment", "size_key", "size", "m", "seed", "success", "temperature", "data",
                            "train_size", "energy_late"], "effective_temperature")
     if runs.empty:
-        return empty_table(T_EFF_COLUMNS, ("experiment", "size_key", "range_side")), \
-            empty_table(BASELINE_COLUMNS)
-    greedy_mask, baseline_mask = _selection(runs)
+        return empty_table(T_EFF_COLUMNS, ("experiment", "size_key", "range_side", "T_unit")), \
+            empty_table(BASELINE_COLUMNS, ("experiment", "size_key", "reason", "T_unit"))
+    greedy_mask, baseline_mask, teacher_mask = _selection(runs)
     match = [c for c in MATCH_COLUMNS if c in runs.columns]
     frame = runs.copy()
     frame["train_size"] = pd.to_numeric(frame["train_size"], errors="coerce").astype(float)
     greedy_rows = frame[greedy_mask]
     baseline_rows = frame[baseline_mask]
     baselines = {k if isinstance(k, tuple) else (k,): g for k, g in baseline_rows.groupby(match, dropna=False)}
+    teachers = {k if isinstance(k, tuple) else (k,): g for k, g in frame[teacher_mask].groupby(match, dropna=False)}
 
     t_eff_rows, baseline_out = [], []
     reported = set()
@@ -203,31 +255,45 @@ def effective_temperature(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) 
         g_sem = np.where(g_count > 1, g_sem, np.nan)
         base_row = {"experiment": experiment, "size_key": ident["size_key"], "size": ident["size"],
                     "train_size": ident["train_size"]}
-        usable = base is not None and base["temperature"].nunique() >= 2
+        equilibrated = np.zeros(0, dtype=bool)
+        if base is not None and len(base):
+            b_matrix_all, t_all = _seed_matrix(base, "temperature", seeds)
+            b_mean_all, b_count_all = _means(b_matrix_all)
+            with np.errstate(invalid="ignore"):
+                b_sem_all = np.nanstd(b_matrix_all, axis=0, ddof=1) / np.sqrt(b_count_all)
+            b_sem_all = np.where(b_count_all > 1, b_sem_all, np.nan)
+            check = _start_agreement(t_all, b_mean_all, b_sem_all, teachers.get(tuple(match_values)))
+            equilibrated = check["equilibrated"]
+            b_fit_all = np.full(len(t_all), np.nan)
+            if equilibrated.sum() >= 1:
+                b_fit_all[equilibrated] = isotonic_increasing(b_mean_all[equilibrated], b_count_all[equilibrated])
+            if tuple(match_values) not in reported:
+                # One curve per baseline, however many greedy experiments use
+                # it; baselines pooled from several experiments are named by all.
+                reported.add(tuple(match_values))
+                name = "+".join(sorted(base["experiment"].astype(str).unique()))
+                for i, temperature in enumerate(t_all):
+                    baseline_out.append({"experiment": name, "size_key": ident["size_key"], "size": ident["size"],
+                                         "train_size": ident["train_size"], "temperature": temperature,
+                                         "n_runs": int(b_count_all[i]), "energy_late": b_mean_all[i],
+                                         "energy_late_sem": b_sem_all[i],
+                                         **{k: check[k][i] for k in ("n_runs_teacher", "energy_late_teacher",
+                                                                     "energy_late_teacher_sem", "start_gap_sigma",
+                                                                     "equilibrated", "reason")},
+                                         "energy_monotone": b_fit_all[i], "T_unit": T_UNIT})
+        usable = int(equilibrated.sum()) >= 2
         if usable:
-            b_matrix, t_grid = _seed_matrix(base, "temperature", seeds)
-            b_mean, b_count = _means(b_matrix)
+            b_matrix, t_grid = b_matrix_all[:, equilibrated], t_all[equilibrated]
+            b_mean, b_count = b_mean_all[equilibrated], b_count_all[equilibrated]
             usable = bool(np.all(b_count > 0))
         if not usable:
             for j, m in enumerate(m_grid):
                 t_eff_rows.append({**base_row, "m": m, "n_runs": int(g_count[j]), "energy_late": g_mean[j],
                                    "energy_late_sem": g_sem[j], "T_eff": np.nan, "T_eff_err": np.nan,
-                                   "in_range": False, "range_side": SIDE_NO_BASELINE, "n_boot_valid": 0})
+                                   "in_range": False, "range_side": SIDE_NO_BASELINE, "n_boot_valid": 0,
+                                   "T_unit": T_UNIT})
             continue
         b_fit = isotonic_increasing(b_mean, b_count)
-        with np.errstate(invalid="ignore"):
-            b_sem = np.nanstd(b_matrix, axis=0, ddof=1) / np.sqrt(b_count)
-        if tuple(match_values) not in reported:
-            # One curve per baseline, however many greedy experiments use it;
-            # baselines pooled from several experiments are named by all.
-            reported.add(tuple(match_values))
-            name = "+".join(sorted(base["experiment"].astype(str).unique()))
-            for i, temperature in enumerate(t_grid):
-                baseline_out.append({"experiment": name, "size_key": ident["size_key"], "size": ident["size"],
-                                     "train_size": ident["train_size"], "temperature": temperature,
-                                     "n_runs": int(b_count[i]), "energy_late": b_mean[i],
-                                     "energy_late_sem": b_sem[i] if b_count[i] > 1 else np.nan,
-                                     "energy_monotone": b_fit[i]})
 
         boot = np.full((n_boot, len(m_grid)), np.nan)
         if n_boot > 0:
@@ -247,12 +313,15 @@ def effective_temperature(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0) 
             t_eff_rows.append({**base_row, "m": m, "n_runs": int(g_count[j]), "energy_late": g_mean[j],
                                "energy_late_sem": g_sem[j], "T_eff": t_value,
                                "T_eff_err": err if side == SIDE_INSIDE else np.nan,
-                               "in_range": side == SIDE_INSIDE, "range_side": side, "n_boot_valid": int(finite.sum())})
+                               "in_range": side == SIDE_INSIDE, "range_side": side, "n_boot_valid": int(finite.sum()),
+                               "T_unit": T_UNIT})
     t_eff = pd.DataFrame(t_eff_rows, columns=list(T_EFF_COLUMNS))
     t_eff["m"] = t_eff["m"].astype(np.int64)
     baseline = pd.DataFrame(baseline_out, columns=list(BASELINE_COLUMNS))
     if t_eff.empty:
-        t_eff = empty_table(T_EFF_COLUMNS, ("experiment", "size_key", "range_side"))
+        t_eff = empty_table(T_EFF_COLUMNS, ("experiment", "size_key", "range_side", "T_unit"))
     if baseline.empty:
-        baseline = empty_table(BASELINE_COLUMNS)
+        baseline = empty_table(BASELINE_COLUMNS, ("experiment", "size_key", "reason", "T_unit"))
+    else:
+        baseline["equilibrated"] = baseline["equilibrated"].astype(bool)
     return t_eff, baseline

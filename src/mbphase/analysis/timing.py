@@ -1,7 +1,7 @@
 """Time to solution and test error against m.
 
-Critical slowing down shows as a median time to solution that grows as m
-comes down towards m_c; the test error is the primary observable of the
+Critical slowing down shows as a median time to solution (Kaplan-Meier,
+unsolved runs censored) that grows as m comes down towards m_c; the test error is the primary observable of the
 continuous students, whose P_succ can be 0 at every m.
 """
 
@@ -11,16 +11,15 @@ import numpy as np
 import pandas as pd
 
 from mbphase.analysis.grouping import (
-    group_rng,
     key_dict,
     ok_mask,
     point_keys,
     require_columns,
     scanned_parameters,
-    success_array,
 )
 
-SOLVE_TIME_STATS = ("n_runs", "n_solved", "frac_solved", "t_median", "t_ci_low", "t_ci_high", "time_unit")
+SOLVE_TIME_STATS = ("n_runs", "n_solved", "frac_solved", "t_median", "t_ci_low", "t_ci_high", "t_max", "time_unit",
+                    "reason")
 TEST_ERROR_STATS = ("n_runs", "gen_error_mean", "gen_error_sem")
 
 
@@ -29,55 +28,110 @@ def _time_unit(weights) -> str:
     return {"discrete": "sweeps", "continuous": "steps"}.get(str(weights), "sweeps or steps")
 
 
-def solve_time_table(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Median time to solution of the solved runs, per point.
+def kaplan_meier_median(t_event, t_censored, level: float = 0.95) -> tuple[float, float, float, str]:
+    """Kaplan-Meier median time to solution with a confidence interval.
+
+    Parameters
+    ----------
+    t_event : 1-D array
+        Times at which runs solved.
+    t_censored : 1-D array
+        Times at which unsolved runs stopped (right-censored there).
+    level : float
+        Confidence level of the pointwise band of the survival function
+        (log-log method) from which the interval is read.
+
+    Returns
+    -------
+    median, low, high, reason
+        The median is the first time at which the estimated fraction of
+        runs still unsolved, S(t), falls to 1/2 or below
+        (``scipy.stats.ecdf`` on ``scipy.stats.CensoredData`` does the
+        estimate). low and high are the first times at which the lower and
+        the upper band of S fall to 1/2 or below. The median is NaN when
+        S stays above 1/2 over the observed times (fewer than half the runs
+        solve); high is NaN when the upper band does (the interval reaches
+        beyond the longest run). reason says why a value is NaN.
+    """
+    import warnings
+
+    from scipy import stats
+
+    t_event = np.asarray(t_event, dtype=float)
+    t_censored = np.asarray(t_censored, dtype=float)
+    if len(t_event) + len(t_censored) == 0:
+        return np.nan, np.nan, np.nan, "no runs"
+    if len(t_event) == 0:
+        return np.nan, np.nan, np.nan, "no run solved"
+    result = stats.ecdf(stats.CensoredData(uncensored=t_event, right=t_censored))
+    times = result.sf.quantiles
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # The band's variance is 0/0 where every run has solved; scipy warns.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = result.sf.confidence_interval(level, method="log-log")
+        low_sf, high_sf = band.low.probabilities, band.high.probabilities
+
+    def first_at_half(sf) -> float:
+        below = np.nonzero(np.asarray(sf) <= 0.5)[0]
+        return float(times[below[0]]) if len(below) else np.nan
+
+    median = first_at_half(result.sf.probabilities)
+    low = first_at_half(np.nan_to_num(low_sf, nan=0.0))
+    high = first_at_half(np.nan_to_num(high_sf, nan=1.0))
+    reason = ""
+    if not np.isfinite(median):
+        reason = "fewer than half the runs solved"
+    elif not np.isfinite(high):
+        reason = "the upper confidence limit lies beyond the longest run"
+    return median, low, high, reason
+
+
+def solve_time_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Kaplan-Meier median time to solution per point.
+
+    Times to solution are censored data: a run that did not solve is known
+    only to need more than the time it ran (``t_run``). The median of the
+    solved runs alone is biased low near m_c, where only the fast runs
+    solve; the Kaplan-Meier estimate counts the unsolved runs as censored.
 
     Parameters
     ----------
     runs : DataFrame
-        The run table; needs experiment, size_key, size, m, success, t_solve.
-        Only ok runs count.
-    n_boot : int
-        Bootstrap replicates of the median (0 = no interval).
-    seed : int
-        Bootstrap seed; the table is a deterministic function of the inputs.
+        The run table; needs experiment, size_key, size, m, t_solve, t_run.
+        Only ok runs count. A run with a finite t_solve solved then; any
+        other is censored at its t_run.
     level : float
-        Coverage of the percentile interval.
+        Confidence level of the interval.
 
     Returns
     -------
     DataFrame, one row per point
         experiment, size_key, size, [scanned parameters], m, n_runs (ok),
-        n_solved, frac_solved, t_median (sweeps or SGD steps, over solved
-        runs only: a median conditional on success, to be read together with
-        frac_solved), t_ci_low, t_ci_high (bootstrap percentile interval,
-        resampling the solved runs; NaN with fewer than two), time_unit
-        ('sweeps' for discrete students, 'steps' for continuous ones, from
-        the ``weights`` column when present).
+        n_solved, frac_solved, t_median (Kaplan-Meier, sweeps or SGD
+        steps; NaN where fewer than half the runs solved), t_ci_low,
+        t_ci_high (see :func:`kaplan_meier_median`), t_max (the longest
+        run: the censoring time), time_unit ('sweeps' for discrete
+        students, 'steps' for continuous ones, from the ``weights`` column
+        when present), reason (why a value is NaN).
     """
-    require_columns(runs, ["experiment", "size_key", "size", "m", "success", "t_solve"], "solve_time_table")
+    require_columns(runs, ["experiment", "size_key", "size", "m", "t_solve", "t_run"], "solve_time_table")
     keys = point_keys(runs, scanned_parameters(runs))
     ok = ok_mask(runs)
     frame = runs.loc[ok, keys].copy()
-    solved = success_array(runs)[ok] & np.isfinite(runs.loc[ok, "t_solve"].to_numpy(dtype=float))
-    frame["_t"] = np.where(solved, runs.loc[ok, "t_solve"].to_numpy(dtype=float), np.nan)
+    frame["_t"] = runs.loc[ok, "t_solve"].to_numpy(dtype=float)
+    frame["_run"] = runs.loc[ok, "t_run"].to_numpy(dtype=float)
     frame["_weights"] = runs.loc[ok, "weights"].to_numpy() if "weights" in runs.columns else None
-    alpha = (1 - level) / 2
     rows = []
     for values, group in frame.groupby(keys, dropna=False, sort=True):
         t = group["_t"].to_numpy(dtype=float)
-        t = t[np.isfinite(t)]
-        row = {**key_dict(keys, values), "n_runs": len(group), "n_solved": len(t),
-               "frac_solved": len(t) / len(group) if len(group) else np.nan,
-               "t_median": float(np.median(t)) if len(t) else np.nan, "t_ci_low": np.nan, "t_ci_high": np.nan,
-               "time_unit": _time_unit(group["_weights"].iloc[0])}
-        if n_boot > 0 and len(t) >= 2:
-            rng = group_rng(seed, key_dict(keys, values))
-            medians = np.median(t[rng.integers(0, len(t), size=(n_boot, len(t)))], axis=1)
-            row["t_ci_low"], row["t_ci_high"] = (float(v) for v in np.quantile(medians, [alpha, 1 - alpha]))
-        rows.append(row)
+        solved = np.isfinite(t)
+        median, low, high, reason = kaplan_meier_median(t[solved], group["_run"].to_numpy(dtype=float)[~solved], level)
+        rows.append({**key_dict(keys, values), "n_runs": len(group), "n_solved": int(solved.sum()),
+                     "frac_solved": solved.mean() if len(group) else np.nan, "t_median": median, "t_ci_low": low,
+                     "t_ci_high": high, "t_max": float(np.nanmax(group["_run"])) if len(group) else np.nan,
+                     "time_unit": _time_unit(group["_weights"].iloc[0]), "reason": reason})
     table = pd.DataFrame(rows, columns=[*keys, *SOLVE_TIME_STATS])
-    return table.astype({"time_unit": str, "experiment": str, "size_key": str})
+    return table.astype({"time_unit": str, "experiment": str, "size_key": str, "reason": str})
 
 
 def test_error_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -41,22 +41,23 @@ from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .stale import describe, differences, expected_params, forcerun_command
 from .storage import atomic_write_table, read_checked
 
-POINT_KEYS = ("size", "m", "temperature")
-RUN_ORDER = ("size", "m", "temperature", "seed")
+POINT_KEYS = ("size", "m", "temperature", "init")
+RUN_ORDER = ("size", "m", "temperature", "init", "seed")
 
 AGGREGATED_COLUMNS = {
     **COLUMNS,
-    "n_runs": (pa.int64(), "runs of this row's point (size, m, temperature) in the aggregated table"),
+    "n_runs": (pa.int64(), "runs of this row's point (size, m, temperature, init) in the aggregated table"),
 }
-# The trajectory files do not carry the temperature; the aggregated table
-# does, from the file's point, so that Metropolis baseline runs at m =
-# train_size can be told apart.
+# The trajectory files do not carry the temperature nor the start; the
+# aggregated table does, from the file's point, so that Metropolis baseline
+# runs at m = train_size can be told apart.
 AGGREGATED_TRAJECTORY_COLUMNS = {
     **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k in ("experiment", "size", "m")},
     "temperature": (pa.float64(), "temperature of the run's point"),
+    "init": (pa.string(), "initial student weights of the run's point: random | teacher"),
     **{k: v for k, v in TRAJECTORY_COLUMNS.items() if k not in ("experiment", "size", "m")},
 }
-TRAJECTORY_ORDER = ("size", "m", "temperature", "seed", "t")
+TRAJECTORY_ORDER = ("size", "m", "temperature", "init", "seed", "t")
 
 
 class AggregationError(RuntimeError):
@@ -83,20 +84,21 @@ class RunFile:
     temperature: float
     first: int
     stop: int
+    init: str = "random"
 
     def point(self) -> str:
-        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}"
+        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}, init {self.init}"
 
 
 @dataclass(frozen=True)
 class Spec:
     """What one experiment's aggregation expects: its points (size, m,
-    temperature), the blocks [first, stop) of seeds of every point, and the
+    temperature, init), the blocks [first, stop) of seeds of every point, and the
     number of seeds and base seed of the experiment."""
 
     experiment: str
     seeds: int
-    points: tuple[tuple[int, int, float], ...]
+    points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
     # the experiment's run options and size key (mbphase.config.Experiment):
@@ -111,7 +113,8 @@ class Spec:
             spec = cls(
                 experiment=str(raw["experiment"]),
                 seeds=int(raw["seeds"]),
-                points=tuple((int(s), int(m), float(t)) for s, m, t in raw["points"]),
+                # [size, m, temperature] or [size, m, temperature, init]
+                points=tuple((int(p[0]), int(p[1]), float(p[2]), str(p[3]) if len(p) > 3 else "random") for p in raw["points"]),
                 blocks=tuple((int(a), int(b)) for a, b in raw["blocks"]),
                 base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
                 options=None if raw.get("options") is None else dict(raw["options"]),
@@ -120,7 +123,7 @@ class Spec:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise SpecError(
-                f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature], ...], "
+                f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature, init], ...], "
                 f"blocks [[first, stop], ...] and optionally base_seed, options, size_key"
             ) from None
         if spec.seeds < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
@@ -137,10 +140,12 @@ class Spec:
         """Every run file, from path templates with the fields of
         :func:`mbphase.pipeline.layout.fill_template`."""
         out = []
-        for size, m, t in self.points:
+        for point in self.points:
+            size, m, t = point[:3]
+            init = point[3] if len(point) > 3 else "random"
             for first, stop in self.blocks:
-                traj = Path(fill_template(trajectory_template, size, m, t, first, stop)) if trajectory_template else None
-                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop)), traj, size, m, t, first, stop))
+                traj = Path(fill_template(trajectory_template, size, m, t, first, stop, init)) if trajectory_template else None
+                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop, init)), traj, size, m, t, first, stop, init))
         return out
 
 
@@ -157,7 +162,7 @@ def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: i
     def fail(what: str):
         raise AggregationError(f"{path}: {what}, but the file's name and the config say {f.point()}, seeds {f.first}..{f.stop - 1}; {_advice(path)}")
 
-    for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
+    for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m), ("init", f.init)):
         values = sorted(set(df[column].tolist()))
         if values != [expected]:
             fail(f"holds rows with {column} {values}")
@@ -273,10 +278,10 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
         df = read_checked(f.runs, "runs")
         _check_file_rows(df, f, experiment, base_seed, f.runs)
         if options is not None:
-            diffs = differences({k: df[k].tolist() for k in df.columns}, expected_params(options, size_key, f.size, f.m, f.temperature))
+            diffs = differences({k: df[k].tolist() for k in df.columns}, expected_params(options, size_key, f.size, f.m, f.temperature, f.init))
             if diffs:
                 stale.append((f, diffs))
-        by_point.setdefault((f.size, f.m, float(f.temperature)), []).append((f, df))
+        by_point.setdefault((f.size, f.m, float(f.temperature), f.init), []).append((f, df))
         if f.trajectory is not None:
             traj = read_checked(f.trajectory, "trajectory")
             for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
@@ -285,6 +290,7 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
             if not set(traj["seed"].tolist()) <= set(range(f.first, f.stop)):
                 raise AggregationError(f"{f.trajectory}: holds trajectory rows of seeds outside {f.first}..{f.stop - 1}; {_advice(f.trajectory)}")
             traj.insert(list(traj.columns).index("m") + 1, "temperature", float(f.temperature))
+            traj.insert(list(traj.columns).index("temperature") + 1, "init", f.init)
             trajectories.append(traj)
 
     _refuse_stale(stale, experiment)

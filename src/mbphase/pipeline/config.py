@@ -261,11 +261,12 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
 
 @dataclass(frozen=True)
 class Point:
-    """One (size, m, temperature) point of an experiment."""
+    """One (size, m, temperature, init) point of an experiment."""
 
     size: int
     m: int
     temperature: float
+    init: str = "random"
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,8 @@ class Experiment:
         values[self.size_key] = point.size
         values["m"] = point.m
         values["temperature"] = point.temperature
-        return make_params(values, where=f"experiment '{self.name}' (size {point.size}, m {point.m}, temperature {point.temperature:g})")
+        values["init"] = point.init
+        return make_params(values, where=f"experiment '{self.name}' (size {point.size}, m {point.m}, temperature {point.temperature:g}, init {point.init})")
 
     def seed_blocks(self) -> list[tuple[int, int]]:
         """[first, stop) seed ranges of the training jobs of one point."""
@@ -306,18 +308,21 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
         raise ConfigError(f"{where}, key 'train_size': missing; required with data: finite")
     options.pop("temperature", None)
     temperature = float(exp.get("temperature", defaults.get("temperature", 0.0)))
+    init = options.pop("init", "random")
     points = []
     for size in exp["sizes"]:
         grid = exp["m"] if "m" in exp else sorted({max(1, round(c * size)) for c in exp["m_per_size"]})
-        points += [Point(int(size), int(m), temperature) for m in grid]
+        points += [Point(int(size), int(m), temperature, init) for m in grid]
         if temps:
-            points += [Point(int(size), int(options["train_size"]), float(t)) for t in temps]
+            # every Metropolis point from both ends: random and teacher
+            # weights; it is equilibrated if the two late energies agree
+            points += [Point(int(size), int(options["train_size"]), float(t), start) for t in temps for start in ("random", "teacher")]
     seen = set()
     for point in points:
         if point in seen:  # two points, one run file: only the Metropolis baseline can collide with the grid
             raise ConfigError(
                 f"{where}, keys 'temperature', 'metropolis_temperatures' and 'train_size': the point (size {point.size}, m {point.m}, temperature {point.temperature:g}) "
-                f"is both a grid point (train_size {point.m} is in the m grid, at the experiment's temperature {temperature:g}) and a Metropolis baseline point; "
+                f"from the {point.init} start is both a grid point (train_size {point.m} is in the m grid, at the experiment's temperature {temperature:g}) and a Metropolis baseline point; "
                 f"allowed: a train_size outside the m grid, or metropolis_temperatures without {temperature:g}"
             )
         seen.add(point)

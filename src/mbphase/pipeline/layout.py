@@ -21,7 +21,8 @@ def format_temperature(temperature: float) -> str:
     return short if float(short) == t else repr(t)
 
 
-def fill_template(template: str, size: int, m: int, temperature: float, first: int, stop: int) -> str:
+def fill_template(template: str, size: int, m: int, temperature: float, first: int, stop: int, init: str = "random") -> str:
     """A run-file path from a template with the fields ``{size}``, ``{m}``,
-    ``{temperature}``, ``{first}`` and ``{stop}`` (seeds first..stop-1)."""
-    return template.format(size=int(size), m=int(m), temperature=format_temperature(temperature), first=int(first), stop=int(stop))
+    ``{temperature}``, ``{init}``, ``{first}`` and ``{stop}`` (seeds
+    first..stop-1)."""
+    return template.format(size=int(size), m=int(m), temperature=format_temperature(temperature), init=init, first=int(first), stop=int(stop))

@@ -26,13 +26,14 @@ from ..sim.params import FIELDS, make_params
 PARAM_KEYS = tuple(FIELDS)
 
 
-def expected_params(options: Mapping[str, Any], size_key: str, size: int, m: int, temperature: float) -> dict:
+def expected_params(options: Mapping[str, Any], size_key: str, size: int, m: int, temperature: float, init: str = "random") -> dict:
     """The parameters a run of this point stores, from an experiment's
     options (:attr:`mbphase.config.Experiment.options`)."""
     values = dict(options)
     values[size_key] = int(size)
     values["m"] = int(m)
     values["temperature"] = float(temperature)
+    values["init"] = init
     return make_params(values).as_dict()
 
 
@@ -82,7 +83,7 @@ def table_problems(path: str | Path, experiment, base_seed: int) -> tuple[dict[t
     Returns
     -------
     (stale, other) : dict, list of str
-        ``stale`` maps a configured point ``(size, m, temperature)`` to the
+        ``stale`` maps a configured point ``(size, m, temperature, init)`` to the
         differences of its stored parameters (or base seed) from the config's:
         its run files must be recomputed. ``other`` lists disagreements of
         the table itself (points the config no longer has, another number of
@@ -90,30 +91,30 @@ def table_problems(path: str | Path, experiment, base_seed: int) -> tuple[dict[t
     """
     import pyarrow.parquet as pq
 
-    keys = ["size", "m", "temperature"]
+    keys = ["size", "m", "temperature", "init"]
     columns = list(dict.fromkeys(keys + ["base_seed", "n_runs", *PARAM_KEYS]))
     table = pq.read_table(path, columns=columns)
-    configured = {(p.size, p.m, p.temperature): p for p in experiment.points}
+    configured = {(p.size, p.m, p.temperature, p.init): p for p in experiment.points}
     stale: dict[tuple, list] = {}
     other: list[str] = []
     by_point: dict[tuple, dict[str, set]] = {}
     distinct = table.group_by(columns).aggregate([]).to_pylist()
     for row in distinct:
-        point = (int(row["size"]), int(row["m"]), float(row["temperature"]))
+        point = (int(row["size"]), int(row["m"]), float(row["temperature"]), str(row["init"]))
         slot = by_point.setdefault(point, {k: set() for k in ("base_seed", "n_runs", *PARAM_KEYS)})
         for k in slot:
             slot[k].add(row[k])
-    counts = {(int(r["size"]), int(r["m"]), float(r["temperature"])): r["seed_count"] for r in table.group_by(keys).aggregate([("base_seed", "count")]).rename_columns(keys + ["seed_count"]).to_pylist()}
+    counts = {(int(r["size"]), int(r["m"]), float(r["temperature"]), str(r["init"])): r["seed_count"] for r in table.group_by(keys).aggregate([("base_seed", "count")]).rename_columns(keys + ["seed_count"]).to_pylist()}
     for point, stored in sorted(by_point.items()):
         if point not in configured:
-            other.append(f"point (size {point[0]}, m {point[1]}, temperature {point[2]:g}) is no longer in the config")
+            other.append(f"point (size {point[0]}, m {point[1]}, temperature {point[2]:g}, init {point[3]}) is no longer in the config")
             continue
         p = configured[point]
-        diffs = differences(stored, expected_params(experiment.options, experiment.size_key, p.size, p.m, p.temperature))
+        diffs = differences(stored, expected_params(experiment.options, experiment.size_key, p.size, p.m, p.temperature, p.init))
         if stored["base_seed"] != {base_seed}:
             diffs.append(("base_seed", sorted(stored["base_seed"])[0] if len(stored["base_seed"]) == 1 else sorted(stored["base_seed"]), base_seed))
         if diffs:
             stale[point] = diffs
         elif counts[point] != experiment.seeds:
-            other.append(f"point (size {point[0]}, m {point[1]}, temperature {point[2]:g}) has {counts[point]} runs, the config's seeds is {experiment.seeds}")
+            other.append(f"point (size {point[0]}, m {point[1]}, temperature {point[2]:g}, init {point[3]}) has {counts[point]} runs, the config's seeds is {experiment.seeds}")
     return stale, other

@@ -23,7 +23,7 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from mbphase import names
-from mbphase.analysis.collapse import FORMS, add_scaled_x
+from mbphase.analysis.collapse import add_scaled_x
 from mbphase.analysis.grouping import panel_keys
 
 FORMATS = names.FIGURE_FORMATS
@@ -80,6 +80,37 @@ def _no_data(path_stem, title: str, reason: str) -> list[Path]:
     ax.text(0.5, 0.5, f"no data\n{reason}", ha="center", va="center", fontsize=11, transform=ax.transAxes,
             wrap=True)
     return save_figure(fig, path_stem)
+
+
+def _footnote(fig: Figure, heading: str, lines: list[str]) -> None:
+    """List what a figure leaves out (and why) under its panels, one line
+    each (repeated lines once), in space added below the panels."""
+    lines = list(dict.fromkeys(lines))
+    if not lines:
+        return
+    text = heading + "\n" + "\n".join(f"  {line}" for line in lines)
+    height = fig.get_figheight()
+    extra = 0.17 * (len(lines) + 1) + 0.1
+    fig.set_figheight(height + extra)
+    fig.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left")
+    fig.get_layout_engine().set(rect=(0, extra / (height + extra), 1, height / (height + extra)))
+
+
+def _without_baseline(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-point table other than the Metropolis baseline
+    (temperature > 0, and teacher starts): one point per temperature and
+    start, shown in figure 7, and a legend too long for a panel elsewhere."""
+    keep = np.ones(len(table), dtype=bool)
+    if "temperature" in table.columns:
+        keep &= ~(pd.to_numeric(table["temperature"], errors="coerce").fillna(0.0).to_numpy() > 0)
+    if "init" in table.columns:
+        keep &= (table["init"].astype("string").fillna("random") != "teacher").to_numpy(dtype=bool)
+    return table[keep]
+
+
+def _chunks(names: list[str], per_line: int = 3) -> list[str]:
+    """Names joined a few per line, for :func:`_footnote`."""
+    return [", ".join(names[i:i + per_line]) for i in range(0, len(names), per_line)]
 
 
 def _has(table: pd.DataFrame | None, columns) -> bool:
@@ -181,6 +212,9 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
     title = "Success probability against mini-batch size"
     if not _has(psucc, ["experiment", "size", "m", "p_succ", "ci_low", "ci_high"]):
         return _no_data(path_stem, title, "the psucc table is empty")
+    psucc = _without_baseline(psucc)
+    if psucc.empty:
+        return _no_data(path_stem, title, "only Metropolis baseline points (figure 7)")
     panels = _panels(psucc[psucc["n_runs"] > 0] if "n_runs" in psucc.columns else psucc)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
@@ -197,115 +231,141 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
     return save_figure(fig, path_stem)
 
 
-def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem, form: str = "power") -> list[Path]:
-    """Figure 2: P_succ against the scaled variable of the fitted collapse.
+def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem) -> list[Path]:
+    """Figure 2: P_succ against the scaled variable m / size^b of the fitted
+    collapse.
 
     Parameters
     ----------
     psucc : DataFrame
         The ``psucc`` table.
     collapse : DataFrame
-        The ``collapse`` table (form, parameter, value, error, S per
-        experiment).
+        The ``collapse`` table (b, b_err, S, reason per experiment).
     path_stem : path-like
-    form : 'power' | 'critical'
-        Which fitted scaling form to show: x = m / size^b or
-        x = (m - m_c) size^(1/nu).
 
-    Only experiments with a finite fit are drawn; each panel states the
-    fitted parameters with their errors and the quality S.
+    Only experiments with a finite b are drawn, and in them only the sizes
+    that entered the fit (a point 0 < P_succ < 1); each panel states b with
+    its error and the quality S. The experiments left out are listed with
+    their reasons under the panels.
     """
     title = "Finite-size-scaling collapse of the success probability"
     needed = ["experiment", "size", "m", "p_succ", "ci_low", "ci_high"]
-    if not _has(psucc, needed) or not _has(collapse, ["form", "parameter", "value"]):
+    if not _has(psucc, needed) or not _has(collapse, ["b", "b_err", "S"]):
         return _no_data(path_stem, title, "no P_succ data or no collapse fit")
-    scaled = add_scaled_x(psucc, collapse, form)
+    scaled = add_scaled_x(psucc, collapse)
     scaled = scaled[np.isfinite(scaled["x_scaled"].to_numpy(dtype=float))]
+    left_out = collapse[~np.isfinite(collapse["b"].to_numpy(dtype=float))]
+    notes = [f"{row['experiment']}: {row['reason']}" for _, row in left_out.iterrows()
+             if row["experiment"] not in set(scaled["experiment"])]
     if scaled.empty:
-        return _no_data(path_stem, title, f"no experiment has a '{form}' collapse (fewer than two sizes?)")
-    fits = collapse[collapse["form"] == form]
+        return _no_data(path_stem, title, "no experiment has a collapse:\n" + "\n".join(notes))
     panels = _panels(scaled, per_fit=True)
-    fit_keys = [k for k in panel_keys(scaled) if k in fits.columns]
-    fig, axes = _new_figure(len(panels))
+    fit_keys = [k for k in panel_keys(scaled) if k in collapse.columns]
+    fig, axes = _new_figure(len(panels), panel_size=(4.6, 3.6))
     for ax, (panel_title, group) in zip(axes, panels):
         size_key = str(group["size_key"].iloc[0])
         for colour, label, rows in _curves(group):
             ax.errorbar(rows["x_scaled"], rows["p_succ"],
                         yerr=_errorbars(rows["p_succ"], rows["ci_low"], rows["ci_high"]),
                         marker="o", ms=3.5, lw=1.0, capsize=2, color=colour, label=label)
-        fit = fits
+        fit = collapse
         for k in fit_keys:
             value = group[k].iloc[0]
             fit = fit[(fit[k] == value) | (pd.isna(fit[k]) & pd.isna(value))]
-        lines = []
-        for name in FORMS[form]:
-            row = fit[fit["parameter"] == name]
-            if len(row):
-                symbol = {"b": "b", "nu": "\\nu", "m_c": "m_c"}[name]
-                lines.append(f"${symbol}$ = {row['value'].iloc[0]:.3g} ± {row['error'].iloc[0]:.2g}")
         if len(fit):
-            lines.append(f"S = {fit['S'].iloc[0]:.2f}")
-            if "at_bound" in fit.columns and bool(fit["at_bound"].iloc[0]):
-                lines.append("(minimum on the search boundary)")
-        ax.text(0.03, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=8)
-        if form == "power":
-            _set_log(ax, "x")
-            ax.set_xlabel(f"scaled mini-batch size $m / {size_key}^{{b}}$")
-        else:
-            ax.set_xlabel(f"scaled distance $(m - m_c)\\, {size_key}^{{1/\\nu}}$")
+            row = fit.iloc[0]
+            text = f"$b$ = {row['b']:.3g} ± {row['b_err']:.2g}\nS = {row['S']:.2f}"
+            if np.isfinite(row.get("b_power_law", np.nan)):
+                text += f"\n(power law of $m_c$: {row['b_power_law']:.3g})"
+            ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
+        _set_log(ax, "x")
+        ax.set_xlabel(f"scaled mini-batch size $m / {size_key}^{{b}}$")
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel(PSUCC_LABEL)
-        ax.set_title(panel_title)
+        ax.set_title(panel_title, fontsize=10)
         ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _footnote(fig, "Not drawn:", notes)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
 
-def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_stem) -> list[Path]:
+def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_stem,
+                          local_exponent: pd.DataFrame | None = None, min_sizes: int = 3) -> list[Path]:
     """Figure 3: m_c against size (log-log) with the fitted power law
-    m_c = A size^b; b ± its error in the legend. One panel per size
-    parameter (d or N), one colour per experiment.
+    m_c = A size^b (b ± its error, scaled by sqrt(chi2/dof) when above 1, in
+    the legend), and a second panel of the local exponents between
+    consecutive sizes. One colour per experiment.
+
+    Only experiments with at least ``min_sizes`` sizes with an m_c are
+    drawn: with fewer there is no scaling to judge (they are named under the
+    figure).
 
     Parameters
     ----------
     critical : DataFrame
         The ``critical`` table (experiment, size_key, size, m_c, m_c_err).
     power_law : DataFrame
-        The ``power_law`` table (experiment, A, b, b_err).
+        The ``power_law`` table (experiment, A, b, b_err, chi2_per_dof).
     path_stem : path-like
+    local_exponent : DataFrame, optional
+        The ``local_exponent`` table.
+    min_sizes : int
     """
     title = "Critical mini-batch size against size"
     if not _has(critical, ["experiment", "size_key", "size", "m_c", "m_c_err"]):
         return _no_data(path_stem, title, "the critical table is empty")
     finite = critical[np.isfinite(critical["m_c"].to_numpy(dtype=float))]
-    if finite.empty:
-        return _no_data(path_stem, title, "no experiment brackets P_succ = 1/2 on its grid")
-    size_keys = sorted(finite["size_key"].astype(str).unique())
-    fig, axes = _new_figure(len(size_keys), ncols=2, panel_size=(5.0, 4.0))
-    experiments = sorted(finite["experiment"].astype(str).unique())
-    colours = dict(zip(experiments, sns.color_palette("deep", len(experiments))))
-    for ax, size_key in zip(axes, size_keys):
-        sub = finite[finite["size_key"].astype(str) == size_key]
-        for experiment, rows in sub.groupby("experiment", sort=True):
-            rows = rows.sort_values("size")
-            label = str(experiment)
-            fit = power_law[power_law["experiment"] == experiment] if _has(power_law, ["experiment", "b"]) else None
+    counts = finite.groupby("experiment")["size"].nunique()
+    shown = sorted(counts[counts >= min_sizes].index.astype(str))
+    left_out = sorted(set(critical["experiment"].astype(str)) - set(shown))
+    if not shown:
+        return _no_data(path_stem, title, f"no experiment has an m_c at {min_sizes} or more sizes")
+    finite = finite[finite["experiment"].astype(str).isin(shown)]
+    with sns.axes_style("ticks"):
+        fig = Figure(figsize=(11.0, 4.6), layout="constrained")
+        ax, axl = fig.subplots(1, 2)
+    colours = dict(zip(shown, sns.color_palette("deep", len(shown))))
+    for experiment, rows in finite.groupby("experiment", sort=True):
+        rows = rows.sort_values("size")
+        colour = colours[str(experiment)]
+        label = str(experiment)
+        fit = power_law[power_law["experiment"] == experiment] if _has(power_law, ["experiment", "b"]) else None
+        if fit is not None and len(fit) == 1 and np.isfinite(fit["b"].iloc[0]):
+            a, b, b_err = (float(fit[c].iloc[0]) for c in ("A", "b", "b_err"))
+            label += f": $b$ = {b:.2f} ± {b_err:.2f}" if np.isfinite(b_err) else f": $b$ = {b:.2f}"
+            if "chi2_per_dof" in fit.columns and np.isfinite(fit["chi2_per_dof"].iloc[0]):
+                label += f", $\\chi^2$/dof = {fit['chi2_per_dof'].iloc[0]:.1f}"
+            grid = np.geomspace(rows["size"].min() / 1.1, rows["size"].max() * 1.1, 50)
+            ax.plot(grid, a * grid**b, color=colour, lw=1.0, ls="--")
+        ax.errorbar(rows["size"], rows["m_c"], yerr=np.nan_to_num(rows["m_c_err"].to_numpy(dtype=float)),
+                    marker="o", ms=4, ls="none", capsize=2, color=colour, label=label)
+        if _has(local_exponent, ["experiment", "size_low", "size_high", "b_local", "b_local_err"]):
+            loc = local_exponent[(local_exponent["experiment"] == experiment)
+                                 & np.isfinite(local_exponent["b_local"].to_numpy(dtype=float))]
+            mid = np.sqrt(loc["size_low"].to_numpy(float) * loc["size_high"].to_numpy(float))
+            axl.errorbar(mid, loc["b_local"], yerr=np.nan_to_num(loc["b_local_err"].to_numpy(float)), marker="o",
+                         ms=4, lw=1.0, capsize=2, color=colour, label=str(experiment))
             if fit is not None and len(fit) == 1 and np.isfinite(fit["b"].iloc[0]):
-                a, b, b_err = (float(fit[c].iloc[0]) for c in ("A", "b", "b_err"))
-                label += f": $b$ = {b:.2f} ± {b_err:.2f}" if np.isfinite(b_err) else f": $b$ = {b:.2f}"
-                grid = np.geomspace(rows["size"].min() / 1.1, rows["size"].max() * 1.1, 50)
-                ax.plot(grid, a * grid**b, color=colours[str(experiment)], lw=1.0, ls="--")
-            ax.errorbar(rows["size"], rows["m_c"], yerr=np.nan_to_num(rows["m_c_err"].to_numpy(dtype=float)),
-                        marker="o", ms=4, ls="none", capsize=2, color=colours[str(experiment)], label=label)
-        _set_log(ax, "xy")
-        # Label the measured sizes themselves: there are few of them and
-        # they rarely fall on 1-2-5 ticks.
-        ax.set_xticks(np.sort(sub["size"].unique().astype(float)))
-        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_xlabel(SIZE_AXIS_LABELS.get(size_key, f"size {size_key}"))
-        ax.set_ylabel("critical mini-batch size $m_c$ (patterns)")
-        ax.legend(fontsize=8, frameon=False)
-    fig.suptitle(title + " (dashed: fitted $m_c = A\\,\\mathrm{size}^b$)")
+                axl.axhline(float(fit["b"].iloc[0]), color=colour, lw=0.8, ls="--")
+    size_keys = sorted(finite["size_key"].astype(str).unique())
+    xlabel = " / ".join(SIZE_AXIS_LABELS.get(k, f"size {k}") for k in size_keys)
+    _set_log(ax, "xy")
+    ax.set_xticks(np.sort(finite["size"].unique().astype(float)))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("critical mini-batch size $m_c$ (patterns)")
+    ax.set_title("$m_c$ (dashed: fitted $m_c = A\\,\\mathrm{size}^b$)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    _set_log(axl, "x")
+    axl.set_xticks(np.sort(finite["size"].unique().astype(float)))
+    axl.xaxis.set_minor_formatter(ticker.NullFormatter())
+    axl.set_xlabel(xlabel + " (geometric mean of the pair)")
+    axl.set_ylabel("local exponent $b_\\mathrm{loc}$")
+    axl.set_title("local exponents between consecutive sizes (dashed: fitted $b$)", fontsize=10)
+    if axl.has_data():
+        axl.legend(fontsize=8, frameon=False)
+    _footnote(fig, f"Not drawn (an m_c at fewer than {min_sizes} sizes):", _chunks(left_out))
+    fig.suptitle(title)
     return save_figure(fig, path_stem)
 
 
@@ -323,6 +383,9 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
     title = "Test error against mini-batch size"
     if not _has(test_error, ["experiment", "size", "m", "gen_error_mean", "gen_error_sem"]):
         return _no_data(path_stem, title, "the test_error table is empty")
+    test_error = _without_baseline(test_error)
+    if test_error.empty:
+        return _no_data(path_stem, title, "only Metropolis baseline points (figure 7)")
     panels = _panels(test_error)
     fig, axes = _new_figure(len(panels))
     for ax, (panel_title, group) in zip(axes, panels):
@@ -340,32 +403,46 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
 
 
 def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame | None = None) -> list[Path]:
-    """Figure 5: median time to solution of the solved runs against m
-    (log-log), with bootstrap 95% intervals; one panel per experiment.
+    """Figure 5: Kaplan-Meier median time to solution against m (log-log),
+    with its 95% interval (an open upper end is drawn as an arrow); one
+    panel per experiment that has a median anywhere. Each point is labelled
+    with the number of runs that solved out of the runs made.
 
     Parameters
     ----------
     solve_time : DataFrame
-        The ``solve_time`` table (experiment, size_key, size, m, t_median,
-        t_ci_low, t_ci_high, time_unit).
+        The ``solve_time`` table (experiment, size_key, size, m, n_runs,
+        n_solved, t_median, t_ci_low, t_ci_high, time_unit).
     path_stem : path-like
     critical : DataFrame, optional
         The ``critical`` table; if given, m_c of each size is marked by a
         dotted vertical line of the size's colour.
     """
-    title = "Time to solution against mini-batch size (solved runs only)"
+    title = "Kaplan-Meier median time to solution (unsolved runs censored)"
     if not _has(solve_time, ["experiment", "size", "m", "t_median", "t_ci_low", "t_ci_high"]):
         return _no_data(path_stem, title, "the solve_time table is empty")
-    shown = solve_time[np.isfinite(solve_time["t_median"].to_numpy(dtype=float))]
+    solve_time = _without_baseline(solve_time)
+    finite = np.isfinite(solve_time["t_median"].to_numpy(dtype=float))
+    with_median = set(solve_time.loc[finite, "experiment"].astype(str))
+    shown = solve_time[finite]
     if shown.empty:
-        return _no_data(path_stem, title, "no run reached success")
+        return _no_data(path_stem, title, "at no point did half the runs solve")
     panels = _panels(shown)
-    fig, axes = _new_figure(len(panels))
+    fig, axes = _new_figure(len(panels), ncols=2, panel_size=(5.6, 4.2))
     for ax, (panel_title, group) in zip(axes, panels):
         for colour, label, rows in _curves(group):
-            ax.errorbar(rows["m"], rows["t_median"], yerr=_errorbars(rows["t_median"], rows["t_ci_low"],
-                                                                      rows["t_ci_high"]),
+            high = rows["t_ci_high"].to_numpy(dtype=float)
+            open_end = ~np.isfinite(high)
+            ax.errorbar(rows["m"], rows["t_median"],
+                        yerr=_errorbars(rows["t_median"], rows["t_ci_low"], np.where(open_end, rows["t_median"], high)),
                         marker="o", ms=3.5, lw=1.2, capsize=2, color=colour, label=label)
+            if open_end.any():
+                ax.plot(rows["m"].to_numpy()[open_end], rows["t_median"].to_numpy(float)[open_end] * 1.6,
+                        marker="^", ls="none", ms=5, color=colour)
+            if {"n_solved", "n_runs"} <= set(rows.columns):
+                for m, t, k, n in zip(rows["m"], rows["t_median"], rows["n_solved"], rows["n_runs"]):
+                    ax.annotate(f"{int(k)}/{int(n)}", (m, t), xytext=(3, -9), textcoords="offset points",
+                                fontsize=6.5, color=colour)
             if _has(critical, ["experiment", "size", "m_c"]):
                 mc = critical[(critical["experiment"] == rows["experiment"].iloc[0])
                               & (critical["size"] == rows["size"].iloc[0])]
@@ -376,86 +453,163 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
         _set_log(ax, "xy")
         ax.set_xlabel(M_LABEL)
         ax.set_ylabel(f"median time to solution ({' / '.join(units)})")
-        ax.set_title(panel_title)
+        ax.set_title(panel_title, fontsize=10)
         ax.legend(fontsize=8, frameon=False)
-    fig.suptitle(title + (" (dotted: $m_c$)" if _has(critical, ["m_c"]) else ""))
+    skipped = sorted(set(solve_time["experiment"].astype(str)) - with_median)
+    _footnote(fig, "Not drawn (fewer than half the runs solve at every m):", _chunks(skipped))
+    fig.suptitle(title + "; labels: runs solved / runs" + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
     return save_figure(fig, path_stem)
 
 
-def plot_overlap_histograms(overlap_hist: pd.DataFrame, critical: pd.DataFrame | None, path_stem,
-                            n_values: int = 7) -> list[Path]:
-    """Figure 6: histograms of the final overlap q across the transition.
+def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, order: pd.DataFrame | None,
+                    path_stem, n_values: int = 4) -> list[Path]:
+    """Figure 6: the stationary state of the unsolved runs across the
+    transition, one row per experiment with an m_c.
 
-    One panel per (experiment, size); inside it the histograms of
-    ``n_values`` consecutive grid values of m, centred on the one nearest
-    m_c (in log m; the middle of the grid when m_c is unknown), are stacked
-    upwards with increasing m (a ridge plot; each histogram is the fraction
-    of runs per bin, scaled to the band height). A bimodal histogram near
-    m_c points to a first-order transition, a single peak that moves with m
-    to a second-order one.
+    Left: mean q_late of the unsolved runs (standard errors) against
+    m / m_c, one curve per size; the verdict of the order diagnostic and the
+    gap at m_c are written in the panel. Middle: their mean training error
+    per pattern (energy_late). Right: histograms of q_late at the
+    ``n_values`` (at most four) grid values of m of the largest size
+    nearest m_c, each normalised to its own runs and labelled with the
+    number of unsolved runs.
 
     Parameters
     ----------
-    overlap_hist : DataFrame
-        The ``overlap_hist`` table (experiment, size_key, size, m, bin_left,
-        bin_right, count).
-    critical : DataFrame or None
-        The ``critical`` table, to centre the m values on m_c.
+    stationary : DataFrame
+        The ``stationary`` table.
+    stationary_hist : DataFrame
+        The ``stationary_hist`` table.
+    order : DataFrame or None
+        The ``order`` table (verdict, gap_at_mc, gap_at_mc_err).
     path_stem : path-like
     n_values : int
-        Number of m values per panel.
+        Histograms per experiment (capped at 4).
     """
-    title = "Final overlap across the transition"
-    if not _has(overlap_hist, ["experiment", "size", "m", "bin_left", "bin_right", "count"]):
-        return _no_data(path_stem, title, "the overlap_hist table is empty")
-    specs = []
-    keys = [*panel_keys(overlap_hist), "size"]
-    for values, group in overlap_hist.groupby(keys, dropna=False, sort=True):
-        ident = dict(zip(keys, values))
-        m_values = np.sort(group["m"].unique())
-        m_c = np.nan
-        if _has(critical, ["experiment", "size", "m_c"]):
-            match = critical
-            for k, v in ident.items():
-                if k in critical.columns and k != "size_key":
-                    match = match[(match[k] == v) | (pd.isna(match[k]) & pd.isna(v))]
-            finite = match["m_c"].to_numpy(dtype=float)
-            finite = finite[np.isfinite(finite)]
-            m_c = float(finite[0]) if len(finite) else np.nan
-        centre = int(np.argmin(np.abs(np.log(m_values) - np.log(m_c)))) if np.isfinite(m_c) else len(m_values) // 2
-        start = int(np.clip(centre - n_values // 2, 0, max(len(m_values) - n_values, 0)))
-        specs.append((ident, group, m_values[start:start + n_values], m_values[centre], m_c))
-    n_sizes = max(sum(1 for sp in specs if sp[0]["experiment"] == e) for e in {sp[0]["experiment"] for sp in specs})
-    fig, axes = _new_figure(len(specs), ncols=min(n_sizes, 4), panel_size=(3.6, 0.45 * n_values + 1.2))
-    band = 0.9  # height of the tallest possible histogram (all runs in one bin)
-    for ax, (ident, group, m_shown, m_near, m_c) in zip(axes, specs):
-        colour = sns.color_palette("deep")[0]
-        for level, m in enumerate(m_shown):
-            cell = group[group["m"] == m].sort_values("bin_left")
-            total = cell["count"].sum()
-            heights = (cell["count"] / total).to_numpy(float) if total > 0 else np.zeros(len(cell))
-            edges = np.append(cell["bin_left"].to_numpy(float), cell["bin_right"].to_numpy(float)[-1:])
-            near = m == m_near and np.isfinite(m_c)
-            # One filled step artist per histogram (not one bar per bin):
-            # quick to lay out and small in PDF.
-            ax.stairs(level + band * heights, edges, baseline=level, fill=True,
-                      color=sns.color_palette("deep")[3] if near else colour, alpha=0.85)
-        ax.set_yticks(np.arange(len(m_shown)))
-        ax.set_yticklabels([f"m = {_fmt(m)}" + (" ($\\approx m_c$)" if m == m_near and np.isfinite(m_c) else "")
-                            for m in m_shown], fontsize=8)
-        ax.set_ylim(-0.1, len(m_shown))
-        occupied = group[(group["count"] > 0) & group["m"].isin(m_shown)]
-        if len(occupied):
-            # Zoom on the occupied part of [-1, 1]: failed and solved runs
-            # usually sit in a narrow range of q.
-            ax.set_xlim(max(occupied["bin_left"].min() - 0.05, -1.02), min(occupied["bin_right"].max() + 0.05, 1.02))
-        ax.set_xlabel("final overlap q")
-        size_key = group["size_key"].iloc[0] if "size_key" in group.columns else "size"
-        extra = [f"{k} = {_fmt(v)}" for k, v in ident.items()
-                 if k not in ("experiment", "size_key", "size")
-                 and overlap_hist.loc[overlap_hist["experiment"] == ident["experiment"], k].nunique(dropna=False) > 1]
-        ax.set_title(", ".join([str(ident["experiment"]), _size_label(size_key, ident["size"]), *extra]), fontsize=9)
-    fig.suptitle(title + " (band height: fraction of runs; red: m nearest $m_c$)")
+    title = "Stationary state of the runs that did not solve"
+    n_values = min(int(n_values), 4)
+    if not _has(stationary, ["experiment", "size", "m", "x", "q_late_mean", "q_late_sem"]):
+        return _no_data(path_stem, title, "the stationary table is empty")
+    usable = stationary[np.isfinite(stationary["x"].to_numpy(dtype=float))
+                        & np.isfinite(stationary["q_late_mean"].to_numpy(dtype=float))]
+    if usable.empty:
+        return _no_data(path_stem, title, "no experiment has an m_c and unsolved runs")
+    experiments = sorted(usable["experiment"].astype(str).unique())
+    with sns.axes_style("ticks"):
+        fig = Figure(figsize=(13.0, 3.4 * len(experiments)), layout="constrained")
+        axes = fig.subplots(len(experiments), 3, squeeze=False)
+    for r, experiment in enumerate(experiments):
+        group = usable[usable["experiment"].astype(str) == experiment]
+        axq, axe, axh = axes[r]
+        for colour, label, rows in _curves(group):
+            rows = rows.sort_values("x")
+            axq.errorbar(rows["x"], rows["q_late_mean"], yerr=np.nan_to_num(rows["q_late_sem"].to_numpy(float)),
+                         marker="o", ms=3.5, lw=1.2, capsize=2, color=colour, label=label)
+            if "energy_late_mean" in rows.columns:
+                axe.errorbar(rows["x"], rows["energy_late_mean"],
+                             yerr=np.nan_to_num(rows["energy_late_sem"].to_numpy(float)), marker="o", ms=3.5,
+                             lw=1.2, capsize=2, color=colour, label=label)
+        for axis in (axq, axe):
+            axis.axvline(1.0, color="0.5", lw=0.8, ls=":")
+            _set_log(axis, "x")
+            axis.set_xlabel("$m / m_c$")
+        axq.axhline(1.0, color="0.5", lw=0.8)
+        axq.set_ylabel("stationary overlap $\\langle q_\\mathrm{late}\\rangle$\n(unsolved runs)")
+        verdict = ""
+        if _has(order, ["experiment", "verdict", "gap_at_mc", "gap_at_mc_err"]):
+            row = order[order["experiment"].astype(str) == experiment]
+            if len(row):
+                row = row.iloc[0]
+                verdict = row["verdict"] or "no verdict"
+                if np.isfinite(row["gap_at_mc"]):
+                    verdict += f", gap at $m_c$: {row['gap_at_mc']:.3f} ± {row['gap_at_mc_err']:.3f}"
+        axq.set_title(experiment + (f"\n{verdict}" if verdict else ""), fontsize=9)
+        axe.set_ylabel("stationary training error\nper pattern (unsolved runs)")
+        axe.set_ylim(bottom=0)
+        axe.legend(fontsize=7, frameon=False, loc="best")
+        # Histograms at the largest size.
+        largest = group["size"].max()
+        hist = stationary_hist[(stationary_hist["experiment"].astype(str) == experiment)
+                               & (stationary_hist["size"] == largest)] if _has(stationary_hist, ["m", "count"]) \
+            else pd.DataFrame()
+        rows_l = stationary[(stationary["experiment"].astype(str) == experiment) & (stationary["size"] == largest)]
+        rows_l = rows_l[rows_l["n_unsolved"] > 0]
+        if len(hist) and len(rows_l):
+            order_m = np.argsort(np.abs(np.log(rows_l["x"].to_numpy(dtype=float))))
+            chosen = np.sort(rows_l["m"].to_numpy()[order_m[:n_values]])
+            colours = sns.color_palette("rocket_r", len(chosen) + 1)[1:]
+            for colour, m in zip(colours, chosen):
+                cell = hist[hist["m"] == m].sort_values("bin_left")
+                total = cell["count"].sum()
+                x_val = float(rows_l.loc[rows_l["m"] == m, "x"].iloc[0])
+                edges = np.append(cell["bin_left"].to_numpy(float), cell["bin_right"].to_numpy(float)[-1:])
+                axh.stairs((cell["count"] / total).to_numpy(float) if total else np.zeros(len(cell)), edges,
+                           color=colour, lw=1.6, label=f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
+            occupied = hist[(hist["count"] > 0) & hist["m"].isin(chosen)]
+            if len(occupied):
+                axh.set_xlim(max(occupied["bin_left"].min() - 0.1, -1.02), 1.02)
+            size_key = str(group["size_key"].iloc[0])
+            axh.set_title(f"{_size_label(size_key, largest)}: $q_\\mathrm{{late}}$ of the unsolved runs", fontsize=10)
+            axh.legend(fontsize=7, frameon=False, loc="best")
+        else:
+            axh.text(0.5, 0.5, "no unsolved runs near $m_c$", ha="center", va="center", transform=axh.transAxes)
+        axh.set_xlabel("stationary overlap $q_\\mathrm{late}$")
+        axh.set_ylabel("fraction of unsolved runs")
+    fig.suptitle(title + " (x axis: m over the size's own $m_c$)")
+    return save_figure(fig, path_stem)
+
+
+def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_stem) -> list[Path]:
+    """Figure 9: the width of the transition in log m (the logistic's
+    1/slope) against size, log-log, with its bootstrap error and the fitted
+    w = C size^(-1/nu) (1/nu ± its error in the legend). A width that falls
+    with size means the transition sharpens.
+
+    Parameters
+    ----------
+    critical : DataFrame
+        The ``critical`` table (experiment, size_key, size, width, width_err).
+    sharpening : DataFrame or None
+        The ``sharpening`` table (experiment, inv_nu, inv_nu_err, C, sharpens).
+    path_stem : path-like
+    """
+    title = "Width of the transition against size"
+    if not _has(critical, ["experiment", "size", "width", "width_err"]):
+        return _no_data(path_stem, title, "the critical table has no widths")
+    finite = critical[np.isfinite(critical["width"].to_numpy(dtype=float))
+                      & np.isfinite(critical["width_err"].to_numpy(dtype=float))]
+    if finite.empty:
+        return _no_data(path_stem, title, "no size has a measured width")
+    experiments = sorted(finite["experiment"].astype(str).unique())
+    colours = dict(zip(experiments, sns.color_palette("deep", len(experiments))))
+    fig, (ax,) = _new_figure(1, panel_size=(6.5, 4.6))
+    for experiment, rows in finite.groupby("experiment", sort=True):
+        rows = rows.sort_values("size")
+        colour = colours[str(experiment)]
+        label = str(experiment)
+        if _has(sharpening, ["experiment", "inv_nu", "inv_nu_err", "C"]):
+            fit = sharpening[sharpening["experiment"] == experiment]
+            if len(fit) and np.isfinite(fit["inv_nu"].iloc[0]):
+                inv_nu, err, c = (float(fit[k].iloc[0]) for k in ("inv_nu", "inv_nu_err", "C"))
+                label += f": $1/\\nu$ = {inv_nu:.2f} ± {err:.2f}"
+                grid = np.geomspace(rows["size"].min() / 1.1, rows["size"].max() * 1.1, 50)
+                ax.plot(grid, c * grid ** (-inv_nu), color=colour, lw=1.0, ls="--")
+        ax.errorbar(rows["size"], rows["width"], yerr=rows["width_err"].to_numpy(float), marker="o", ms=4,
+                    ls="none", capsize=2, color=colour, label=label)
+    _set_log(ax, "xy")
+    ax.set_xticks(np.sort(finite["size"].unique().astype(float)))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    size_keys = sorted(finite["size_key"].astype(str).unique())
+    ax.set_xlabel(" / ".join(SIZE_AXIS_LABELS.get(k, f"size {k}") for k in size_keys))
+    ax.set_ylabel("width $w$ of the transition in $\\ln m$")
+    low, high = ax.get_ylim()
+    if high / low < 20:
+        # Less than about a decade: label every 1..9 x 10^k tick, or the
+        # axis shows a single number.
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=np.arange(1, 10)))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.legend(fontsize=8, frameon=False)
+    fig.suptitle(title + " (dashed: fitted $w = C\\,\\mathrm{size}^{-1/\\nu}$)")
     return save_figure(fig, path_stem)
 
 
@@ -509,7 +663,19 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
                 axb = axes[r, 1]
                 axb.errorbar(base["temperature"], base["energy_late"],
                              yerr=np.nan_to_num(base["energy_late_sem"].to_numpy(float)), marker="s", ms=3,
-                             lw=1.0, capsize=2, color=colour, label=f"Metropolis, {label}")
+                             lw=1.0, capsize=2, color=colour, label=f"Metropolis from random weights, {label}")
+                if "energy_late_teacher" in base.columns:
+                    axb.errorbar(base["temperature"], base["energy_late_teacher"],
+                                 yerr=np.nan_to_num(base["energy_late_teacher_sem"].to_numpy(float)), marker="D",
+                                 ms=3, lw=1.0, ls="--", capsize=2, color=colour, mfc="white",
+                                 label="from the teacher's weights")
+                if "equilibrated" in base.columns:
+                    failed = base[~base["equilibrated"].astype(bool)]
+                    if len(failed):
+                        axb.plot(failed["temperature"], failed["energy_late"], ls="none", marker="x", ms=9,
+                                 mew=1.8, color="crimson", label="not equilibrated (left out)")
+                        notes.append("not equilibrated, left out: T = "
+                                     + ", ".join(_fmt(t) for t in failed["temperature"]))
                 for energy in rows["energy_late"].to_numpy(dtype=float):
                     if np.isfinite(energy):
                         axb.axhline(energy, color=colour, lw=0.6, ls="--", alpha=0.6)
@@ -522,13 +688,14 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
         else:
             ax.text(0.5, 0.5, "no m inside the temperature grid", transform=ax.transAxes, ha="center")
         ax.set_xlabel(M_LABEL)
-        ax.set_ylabel("effective temperature $T_\\mathrm{eff}$\n(energy unit: one misclassified pattern)")
+        ax.set_ylabel("effective temperature $T_\\mathrm{eff}$\n(unit: one misclassified training pattern)")
         ax.set_title(experiment)
         if inside_any:
             ax.legend(fontsize=8, frameon=False)
         if show_baseline:
             axb = axes[r, 1]
-            axb.set_xlabel("Metropolis temperature T")
+            _set_log(axb, "x")
+            axb.set_xlabel("Metropolis temperature T (unit: one training error)")
             axb.set_ylabel("stationary training error per pattern")
             axb.set_title("baseline (dashed: greedy energies)")
             if axb.has_data():
@@ -537,7 +704,7 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
     return save_figure(fig, path_stem)
 
 
-def plot_all(tables: dict[str, pd.DataFrame], outdir, collapse_form: str = "power") -> dict[str, list[Path]]:
+def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
     """Draw every figure of :data:`FIGURES` from the analysis tables.
 
     Parameters
@@ -548,8 +715,6 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir, collapse_form: str = "powe
         empty.
     outdir : path-like
         Directory of the figures, files ``<figure name>.png`` and ``.pdf``.
-    collapse_form : 'power' | 'critical'
-        The scaling form shown in figure 2.
 
     Returns
     -------
@@ -563,10 +728,13 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir, collapse_form: str = "powe
 
     return {
         "fig1_psucc": plot_psucc(get("psucc"), outdir / "fig1_psucc"),
-        "fig2_collapse": plot_collapse(get("psucc"), get("collapse"), outdir / "fig2_collapse", form=collapse_form),
-        "fig3_mc_scaling": plot_critical_scaling(get("critical"), get("power_law"), outdir / "fig3_mc_scaling"),
+        "fig2_collapse": plot_collapse(get("psucc"), get("collapse"), outdir / "fig2_collapse"),
+        "fig3_mc_scaling": plot_critical_scaling(get("critical"), get("power_law"), outdir / "fig3_mc_scaling",
+                                                 local_exponent=get("local_exponent")),
         "fig4_test_error": plot_test_error(get("test_error"), outdir / "fig4_test_error"),
         "fig5_solve_time": plot_solve_time(get("solve_time"), outdir / "fig5_solve_time", critical=get("critical")),
-        "fig6_overlap_hist": plot_overlap_histograms(get("overlap_hist"), get("critical"), outdir / "fig6_overlap_hist"),
+        "fig6_overlap_hist": plot_stationary(get("stationary"), get("stationary_hist"), get("order"),
+                                             outdir / "fig6_overlap_hist"),
         "fig7_t_eff": plot_temperature(get("t_eff"), outdir / "fig7_t_eff", metropolis=get("metropolis_energy")),
+        "fig9_width": plot_width(get("critical"), get("sharpening"), outdir / "fig9_width"),
     }

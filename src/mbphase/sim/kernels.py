@@ -35,7 +35,8 @@ class Kernel:
     runs, when it applies within them, how its arguments are built, the
     student's initial weights, the option that is its time budget
     (``max_sweeps``: proposals in sweeps, trajectories record acceptance
-    rates; ``max_steps``: SGD steps, trajectories record the loss) and tiny
+    rates; ``sgd_steps``: SGD steps, from ``max_steps`` or the budget in
+    samples per weight, trajectories record the loss) and tiny
     example runs (option overrides) that together compile every variant it
     has (the warm-up)."""
 
@@ -44,7 +45,7 @@ class Kernel:
     models: tuple[tuple[str, str], ...]
     arguments: Callable  # (p, inputs, traj_times, scalars, traj) -> keyword arguments
     initial: Callable  # (p, numpy Generator) -> (K, fan_in) initial student weights
-    budget: str
+    budget: str  # an option or property of RunParams
     examples: tuple[dict, ...]
     eligible: Callable[[RunParams], bool] = lambda p: True
 
@@ -89,7 +90,7 @@ def _greedy_arguments(p: RunParams, *args) -> dict:
 def _sgd_arguments(p: RunParams, *args) -> dict:
     return dict(
         _shared(p, *args), dense=p.architecture == "dense", gaussian=p.inputs == "gaussian", lr=p.lr,
-        logistic=p.loss == "logistic", max_steps=p.max_steps, eval_every=p.eval_every,
+        logistic=p.loss == "logistic", max_steps=p.sgd_steps, eval_every=p.eval_every,
         success_threshold=p.success_threshold,
     )
 
@@ -129,7 +130,7 @@ KERNELS = {
         ),
     ),
     "sgd": Kernel(
-        "sgd", "sgd_many", (("sparse", "continuous"), ("dense", "continuous")), _sgd_arguments, _normal_initial, "max_steps",
+        "sgd", "sgd_many", (("sparse", "continuous"), ("dense", "continuous")), _sgd_arguments, _normal_initial, "sgd_steps",
         examples=(
             dict(_TINY, weights="continuous", max_steps=4, eval_every=2, trajectory_points=2),
             dict(_TINY, architecture="dense", weights="continuous", topology="random", K=1, N=5, data="finite",

@@ -93,15 +93,27 @@ class RunParams:
     data: str = option("online", "data regime", choices=("online", "finite"))
     train_size: int | None = option(None, "training-set size P (finite regime; null when online)", minimum=1, maximum=10_000_000)
     m: int = option(64, "mini-batch size", minimum=1, maximum=10_000_000, unit="patterns")
+    init: str = option(
+        "random", "initial student weights", choices=("random", "teacher"),
+        note="random: uniform over the allowed values, N(0, 1) for continuous students; teacher: the teacher's "
+        "weights (the equilibrium test of the Metropolis baseline starts from both)",
+    )
     # greedy dynamics (discrete students)
     refresh: str = option("sweep", "greedy mini-batch refresh", choices=("sweep", "proposal"))
     order: str = option("random", "greedy proposal order", choices=("random", "sequential"))
     temperature: float = option(0.0, "Metropolis temperature on the mini-batch energy", minimum=0, maximum=1e6, note="0 = greedy")
     max_sweeps: int = option(2000, "greedy sweep budget", minimum=1, maximum=100_000_000)
     # SGD (continuous students)
-    lr: float = option(2.0, "SGD learning rate", minimum=0, exclusive_minimum=True, maximum=1e6)
+    lr: float = option(
+        2.0, "SGD learning rate", minimum=0, exclusive_minimum=True, maximum=1e6,
+        note="not rescaled with fan_in: the normalised field w.x / sqrt(fan_in) already makes one step move the overlap by O(lr / fan_in)",
+    )
     loss: str = option("mse", "SGD loss", choices=("mse", "logistic"))
-    max_steps: int = option(3000, "SGD step budget", minimum=1, maximum=1_000_000_000)
+    max_steps: int = option(3000, "SGD step budget", minimum=1, maximum=1_000_000_000, note="ignored when samples_per_weight is set")
+    samples_per_weight: float | None = option(
+        None, "SGD budget in samples per weight, alpha = steps * m / fan_in", minimum=0, exclusive_minimum=True,
+        maximum=1e7, note="null: max_steps is the budget; when set, a run makes ceil(alpha * fan_in / m) steps",
+    )
     eval_every: int = option(100, "SGD steps between test-error evaluations", minimum=1, maximum=1_000_000_000)
     success_threshold: float = option(0.01, "continuous students: success iff test error <= this", minimum=0, maximum=1, exclusive_maximum=True)
     # observables
@@ -118,6 +130,15 @@ class RunParams:
     def fan_in(self) -> int:
         """Inputs read by one student hidden unit."""
         return self.d if self.architecture == "sparse" else self.n_inputs
+
+    @property
+    def sgd_steps(self) -> int:
+        """SGD step budget: ``max_steps``, or ``ceil(samples_per_weight *
+        fan_in / m)`` when the budget is given in samples per weight (so that
+        every size and m get the same training per weight)."""
+        if self.samples_per_weight is None:
+            return self.max_steps
+        return max(1, math.ceil(self.samples_per_weight * self.fan_in / self.m))
 
     @property
     def n_weights(self) -> int:
@@ -238,6 +259,8 @@ def option_schema() -> dict[str, dict]:
             prop["enum"] = list(o.choices)
         else:
             prop["type"] = {str: "string", int: "integer", float: "number", bool: "boolean"}[kind]
+            if name in NULLABLE:  # null: derived from the other options
+                prop["type"] = [prop["type"], "null"]
         for bound, key in ((o.minimum, "minimum"), (o.maximum, "maximum")):
             if bound is not None:
                 exclusive = o.exclusive_minimum if key == "minimum" else o.exclusive_maximum
@@ -271,7 +294,7 @@ def make_params(values: Mapping[str, Any], where: str = "") -> RunParams:
             raise ParamError(key, values[key], "a known option" + suggest(key, FIELDS) + "; known options: " + ", ".join(FIELDS), where)
     for key, value in values.items():
         check_option(key, value, where)
-    params = RunParams(**{k: (float(v) if TYPES[k] is float else v) for k, v in values.items()})
+    params = RunParams(**{k: (float(v) if TYPES[k] is float and v is not None else v) for k, v in values.items()})
     validate(params, where)
     return params
 
@@ -290,6 +313,7 @@ def validate(p: RunParams, where: str = "") -> None:
     need(p.inputs != "binary" or p.d % 2 == 1, "d", "an odd integer with binary inputs (a teacher field must never be 0)")
     need(p.d <= p.n_inputs, "d", f"at most N = {p.n_inputs}")
     need(p.topology != "tree" or p.n_inputs == p.K * p.d, "N", f"K*d = {p.K * p.d} for topology 'tree' (non-overlapping fields)")
+    need(p.sgd_steps <= LIMITS["max_steps"].hi, "samples_per_weight", f"at most {LIMITS['max_steps'].hi * p.m / p.fan_in:g} with m = {p.m} and fan_in = {p.fan_in} (limit: {LIMITS['max_steps'].hi} SGD steps)")
     need(p.n_inputs * p.m <= MAX_PATTERN_VALUES, "m", f"at most {MAX_PATTERN_VALUES // p.n_inputs} with N = {p.n_inputs} (limit: N x m <= {MAX_PATTERN_VALUES} pattern values held at once)")
     if p.data == "finite":
         need(p.train_size is not None, "train_size", "an integer >= 1 when data is 'finite'")

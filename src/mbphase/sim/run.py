@@ -53,6 +53,18 @@ class SeedInputs:
     states: np.ndarray  # (S, 3, 4) uint64: data, dynamics, test streams
 
 
+def teacher_start(p: RunParams, teacher_weights: np.ndarray, teacher_fields: np.ndarray) -> np.ndarray:
+    """The student weights that compute the teacher's function: the teacher's
+    weights (sparse students), or the same on the teacher units' fields and
+    0 on every other input (dense students)."""
+    if p.architecture == "sparse":
+        return np.array(teacher_weights, dtype=np.float64)
+    out = np.zeros((p.K, p.fan_in))
+    for k in range(p.K):
+        out[k, teacher_fields[k]] = teacher_weights[k]
+    return out
+
+
 def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInputs:
     """Draw teachers, initial students and kernel stream states for ``seeds``."""
     n = len(seeds)
@@ -70,7 +82,10 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         teacher = make_teacher(p, streams["teacher"])
         out.teacher_weights[i] = teacher.weights
         out.teacher_fields[i] = teacher.fields
-        out.student_weights[i] = initial_student(p, np.random.default_rng(streams["init"]))
+        if p.init == "teacher":
+            out.student_weights[i] = teacher_start(p, teacher.weights, teacher.fields)
+        else:
+            out.student_weights[i] = initial_student(p, np.random.default_rng(streams["init"]))
         out.student_inputs[i] = teacher.fields if p.architecture == "sparse" else dense_inputs
         for j, name in enumerate(("data", "dynamics", "test")):
             out.states[i, j] = xoshiro_state(streams[name])

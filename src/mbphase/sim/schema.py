@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .params import OPTIONS, TYPES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METADATA_KEY = b"mbphase"
 
 # Parameter columns: every option of RunParams (N with its default filled
