@@ -61,7 +61,7 @@ def test_a_parameter_changed_after_the_metadata_was_deleted_is_refused_then_reco
         done = snakemake(root, *args, check=False)
         text = done.stdout + done.stderr
         assert done.returncode != 0, text
-        for needle in ("stale results", TABLE, "'max_sweeps' stored 60, configured 80", "size 5, m 4", "size 5, m 16", "snakemake --forcerun results/runs/sd/size5/m4_T0/seeds0-2.parquet"):
+        for needle in ("stale results", TABLE, "'max_sweeps' stored 60, configured 80", "size 5, m 4", "size 5, m 16", "snakemake --forcerun results/runs/sd/size5/m4_T0_random/seeds0-2.parquet"):
             assert needle in text, (needle, text)
     assert set(pd.read_parquet(root / TABLE)["max_sweeps"]) == {60}  # nothing was touched
 
@@ -80,7 +80,7 @@ def test_a_parameter_changed_after_the_metadata_was_deleted_is_refused_then_reco
     done = snakemake(root, "--cores", "2", TABLE, check=False)
     text = done.stdout + done.stderr
     assert done.returncode != 0
-    for needle in ("2 run file(s) of experiment 'sd'", "'max_sweeps' stored 80, configured 60", "results/runs/sd/size5/m4_T0/seeds0-2.parquet (size 5, m 4, temperature 0)"):
+    for needle in ("2 run file(s) of experiment 'sd'", "'max_sweeps' stored 80, configured 60", "results/runs/sd/size5/m4_T0_random/seeds0-2.parquet (size 5, m 4, temperature 0, init random)"):
         assert needle in text, (needle, text)
     assert len(_command(text)) == 3 and not any("m24" in arg for arg in _command(text))  # the new point is not stale
     assert not (root / TABLE).exists()
