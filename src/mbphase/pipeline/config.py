@@ -162,7 +162,8 @@ def check_structure(config: Any) -> None:
                 if not isinstance(k, str):
                     where = "experiments" if path == ["experiments"] else _path_text(path)
                     what = _YAML_NAMES.get(type(k), f"of type {type(k).__name__}")
-                    raise ConfigError(f"{where}: invalid name {show(k)}: it is {what}, and names and keys must be strings; quote it ('{k}')")
+                    quote = f" ('{k}')" if isinstance(k, (int, float)) and not isinstance(k, bool) else " (as written, in quotes)"
+                    raise ConfigError(f"{where}: invalid name {show(k)}: it is {what}, and names and keys must be strings; quote it{quote}")
                 n = visit(v, path + [k], depth + 1)
                 total, largest = total + n, max(largest, (n, path + [k]), key=lambda t: t[0])
         else:
