@@ -359,7 +359,7 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
     _set_log(axl, "x")
     axl.set_xticks(np.sort(finite["size"].unique().astype(float)))
     axl.xaxis.set_minor_formatter(ticker.NullFormatter())
-    axl.set_xlabel(xlabel + " (geometric mean of the pair)")
+    axl.set_xlabel("size (" + " / ".join(size_keys) + "): geometric mean of the pair")
     axl.set_ylabel("local exponent $b_\\mathrm{loc}$")
     axl.set_title("local exponents between consecutive sizes (dashed: fitted $b$)", fontsize=10)
     if axl.has_data():
@@ -538,13 +538,16 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
             order_m = np.argsort(np.abs(np.log(rows_l["x"].to_numpy(dtype=float))))
             chosen = np.sort(rows_l["m"].to_numpy()[order_m[:n_values]])
             colours = sns.color_palette("rocket_r", len(chosen) + 1)[1:]
-            for colour, m in zip(colours, chosen):
+            # Line styles as well as colours: histograms that coincide (a
+            # stationary state that does not move with m) stay visible.
+            for colour, style, m in zip(colours, ("-", "--", "-.", ":"), chosen):
                 cell = hist[hist["m"] == m].sort_values("bin_left")
                 total = cell["count"].sum()
                 x_val = float(rows_l.loc[rows_l["m"] == m, "x"].iloc[0])
                 edges = np.append(cell["bin_left"].to_numpy(float), cell["bin_right"].to_numpy(float)[-1:])
                 axh.stairs((cell["count"] / total).to_numpy(float) if total else np.zeros(len(cell)), edges,
-                           color=colour, lw=1.6, label=f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
+                           color=colour, lw=1.8, ls=style,
+                           label=f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
             occupied = hist[(hist["count"] > 0) & hist["m"].isin(chosen)]
             if len(occupied):
                 axh.set_xlim(max(occupied["bin_left"].min() - 0.1, -1.02), 1.02)
