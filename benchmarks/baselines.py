@@ -2,7 +2,7 @@
 ``run_benchmarks.py``.
 
 They implement the same models and the same dynamics as ``mbphase`` (see
-shared/MODEL.md), written the obvious way, so that the benchmark's ratios say
+docs/model.md), written the obvious way, so that the benchmark's ratios say
 what the project's kernels buy over them. They are kept deliberately plain:
 no bit packing, no stored fields beyond what the dynamics obviously needs.
 They use their own random streams (NumPy's Generator, Numba's ``np.random``,

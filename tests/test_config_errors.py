@@ -350,3 +350,14 @@ def test_the_readme_limits_table_is_the_limits_table():
     assert seen == set(LIMITS)
     for number in (MAX_JOBS, MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, MAX_CONFIG_DEPTH, MAX_NAME_LENGTH):
         assert f"at most {number} " in section or f"at most {number}|" in section.replace(" |", "|")
+
+
+def test_the_options_table_of_docs_model_is_the_declarations():
+    """docs/model.md shows exactly the options table the declarations give."""
+    from pathlib import Path
+
+    from mbphase.sim.params import options_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    table = text.split("<!-- options table: generated from the declarations -->\n", 1)[1].split("<!-- end of options table -->", 1)[0]
+    assert table == options_markdown()

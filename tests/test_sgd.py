@@ -279,7 +279,7 @@ def test_non_finite_weight_marks_the_run_diverged_and_stops(bad):
 
 @pytest.mark.slow
 def test_dense_student_learns_a_perceptron_teacher():
-    """MODEL.md: a dense continuous student learns a K=1, d=5, N=15 teacher
+    """A dense continuous student learns a K=1, d=5, N=15 teacher
     (random topology, binary inputs, online, mse, lr 2) within 3000 steps."""
     p = continuous(architecture="dense", topology="random", K=1, d=5, N=15, m=16, lr=2.0, loss="mse",
                    max_steps=3000, n_test=10000, stop_at_success=False)

@@ -101,7 +101,7 @@ class Spec:
     points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
-    # the experiment's run options and size key (mbphase.config.Experiment):
+    # the experiment's run options and size key (mbphase.pipeline.config.Experiment):
     # with them, every file's stored parameters are compared with the config
     options: dict | None = None
     size_key: str | None = None

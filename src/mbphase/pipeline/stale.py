@@ -28,7 +28,7 @@ PARAM_KEYS = tuple(FIELDS)
 
 def expected_params(options: Mapping[str, Any], size_key: str, size: int, m: int, temperature: float, init: str = "random") -> dict:
     """The parameters a run of this point stores, from an experiment's
-    options (:attr:`mbphase.config.Experiment.options`)."""
+    options (:attr:`mbphase.pipeline.config.Experiment.options`)."""
     values = dict(options)
     values[size_key] = int(size)
     values["m"] = int(m)
@@ -77,7 +77,7 @@ def table_problems(path: str | Path, experiment, base_seed: int) -> tuple[dict[t
     Parameters
     ----------
     path : path of the experiment's runs table (``mbphase aggregate`` output)
-    experiment : :class:`mbphase.config.Experiment`
+    experiment : :class:`mbphase.pipeline.config.Experiment`
     base_seed : the config's base seed
 
     Returns

@@ -328,3 +328,20 @@ def validate(p: RunParams, where: str = "") -> None:
         "d",
         ">= 3 for a dense discrete committee with K >= 3 (with d = 1 the teacher is a single majority unit and success by weights is not exact)",
     )
+
+
+def options_markdown() -> str:
+    """The table of every run option (name, default, allowed values, meaning)
+    that docs/model.md shows, from the declarations above; a test checks that
+    the document holds exactly this table."""
+    rows = ["| option | default | allowed | meaning |", "|---|---|---|---|"]
+    for name, field in FIELDS.items():
+        o = OPTIONS[name]
+        default = "null" if field.default is None else str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+        meaning = o.doc + (f", {o.unit}" if o.unit else "") + (f" ({o.note})" if o.note else "")
+        if o.choices or TYPES[name] is bool:
+            values = ", ".join(f"`{c}`" for c in (o.choices or ("true", "false")))
+        else:
+            values = allowed(name).split(" (")[0]  # the bounds, without '(limit)'
+        rows.append(f"| `{name}` | {default} | {values} | {meaning} |")
+    return "\n".join(rows) + "\n"

@@ -2,7 +2,8 @@
 
 Every run owns its streams, passed explicitly as ``uint64[4]`` state arrays,
 so a run's numbers never depend on which thread runs it or on what ran before
-(Numba's own ``np.random`` state is per thread; see shared/NOTES.md).
+(Numba's own ``np.random`` state is per thread, and seeding it from a
+``prange`` loop would make results depend on the thread count).
 The state of run ``seed`` of an experiment with ``base_seed`` comes from
 ``numpy.random.SeedSequence([base_seed, seed])``; its children give one
 independent stream per purpose (:data:`STREAMS`).
