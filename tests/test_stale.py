@@ -98,7 +98,7 @@ def test_a_removed_point_or_fewer_seeds_are_reported_as_a_stale_table(tmp_path):
     exp = check_config(config)["sd"]
     frames = [run_point(exp.params(p), [0, 1], 5, experiment="sd", size_key="d")[0] for p in exp.points]
     runs = pd.concat(frames, ignore_index=True).assign(n_runs=2)
-    traj = pd.DataFrame(columns=["experiment", "size", "m", "temperature", "seed", "t", "q", "test_error", "acceptance_rate", "loss"])
+    traj = pd.DataFrame(columns=["experiment", "size", "m", "temperature", "init", "seed", "t", "q", "test_error", "acceptance_rate", "loss"])
     write_aggregate(Aggregate(runs[list(AGGREGATED_COLUMNS)], traj.astype({"size": "int64", "m": "int64", "temperature": "float64", "seed": "int64", "t": "int64"})), tmp_path / "runs.parquet", tmp_path / "t.parquet")
     assert table_problems(tmp_path / "runs.parquet", exp, 5) == ({}, [])
 
@@ -106,9 +106,9 @@ def test_a_removed_point_or_fewer_seeds_are_reported_as_a_stale_table(tmp_path):
     config["experiments"]["sd"]["seeds"] = 1
     stale, other = table_problems(tmp_path / "runs.parquet", check_config(config)["sd"], 5)
     assert stale == {}
-    assert other == ["point (size 5, m 4, temperature 0) has 2 runs, the config's seeds is 1", "point (size 5, m 16, temperature 0) is no longer in the config"]
+    assert other == ["point (size 5, m 4, temperature 0, init random) has 2 runs, the config's seeds is 1", "point (size 5, m 16, temperature 0, init random) is no longer in the config"]
     stale, _ = table_problems(tmp_path / "runs.parquet", exp, 6)
-    assert stale[(5, 4, 0.0)] == [("base_seed", 5, 6)]
+    assert stale[(5, 4, 0.0, "random")] == [("base_seed", 5, 6)]
 
 
 def test_aggregation_names_every_stale_file_key_and_value(tmp_path):

@@ -199,6 +199,8 @@ def estimate_transition(x, k, n) -> tuple[float, float, str]:
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(n > 0, k / n, np.nan)
+    # A crossing needs a curve: one grid point, even at exactly 1/2, says
+    # nothing about where P_succ passes 1/2.
     crossing = interpolate_half(x, p) if np.sum(n > 0) >= 2 else float("nan")
     if not np.isfinite(crossing):
         return float("nan"), float("nan"), METHOD_NOT_BRACKETED
@@ -271,20 +273,8 @@ def estimate_log_mc(x, k, n) -> tuple[float, str]:
         runs: then log_mc is NaN, because extrapolating a transition outside
         the measured range is a guess).
     """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(n > 0, k / n, np.nan)
-    # A crossing needs a curve: one grid point, even at exactly 1/2, says
-    # nothing about where P_succ passes 1/2.
-    crossing = interpolate_half(x, p) if np.sum(n > 0) >= 2 else float("nan")
-    if not np.isfinite(crossing):
-        return float("nan"), METHOD_NOT_BRACKETED
-    has_runs = n > 0
-    mu, _, usable = fit_logistic(np.asarray(x)[has_runs], k[has_runs], n[has_runs], mu0=crossing)
-    if usable:
-        return mu, METHOD_LOGISTIC
-    return crossing, METHOD_INTERPOLATION
+    log_mc, _, method = estimate_transition(x, k, n)
+    return log_mc, method
 
 
 def _bracket_width(x, log_mc) -> float:
