@@ -270,3 +270,12 @@ def test_cli_analyse_refuses_points_with_fewer_runs_than_configured(tmp_path):
     assert allowed.returncode == 0, allowed.stderr
     assert "analysing them anyway" in allowed.stderr
     assert (tmp_path / "an" / "psucc.parquet").exists()
+
+
+def test_the_readme_run_table_lists_every_column_in_order():
+    """README "The run table" documents exactly the aggregated table's columns."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### The run table", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^\| `(\w+)` \|", section, re.M) == list(AGGREGATED_COLUMNS)
