@@ -13,6 +13,9 @@ The workflow's other steps (each a Snakemake rule):
         --out-runs runs.parquet --out-trajectories trajectories.parquet
     mbphase analyse --runs runs.parquet --expected-seeds 64 --out-dir DIR
     mbphase plot --analysis DIR [DIR ...] --out-dir results/figures
+
+and ``mbphase status --config config.yaml``: the jobs done and missing and the
+current m_c estimates, from the files on disk.
 """
 
 from __future__ import annotations
@@ -102,6 +105,10 @@ def _add_workflow_commands(sub) -> None:
     ana.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
     ana.add_argument("--seed", type=int, default=0, help="seed of the bootstraps")
 
+    sta = sub.add_parser("status", help="per experiment: the jobs done and missing, and the current m_c estimates, from the files on disk")
+    sta.add_argument("--config", required=True, help="sweep config (YAML)")
+    sta.add_argument("--root", default=".", help="the directory the workflow runs in (holding results/)")
+
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
     plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
@@ -186,6 +193,17 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from .pipeline.status import format_status, sweep_status
+
+    if not Path(args.root).is_dir():
+        raise ParamError("--root", args.root, "an existing directory (the one the workflow runs in)")
+    _, experiments = load_config(args.config)
+    for line in format_status(sweep_status(experiments, args.root)):
+        print(line)
+    return 0
+
+
 def cmd_run(args) -> int:
     config, experiments = load_config(args.config)
     if args.experiment not in experiments:
@@ -247,7 +265,7 @@ def summary_line(runs, size_key: str, seeds: str) -> str:
             f"compute {row['job_wall_time_s']:.3g} s; {row['throughput']:.3g} pattern evaluations/s")
 
 
-COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot}
+COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot, "status": cmd_status}
 
 
 def main(argv=None) -> int:
