@@ -57,3 +57,17 @@ def test_status_of_an_empty_directory_says_everything_is_missing(tmp_path, capsy
 def test_status_refuses_a_root_that_is_not_a_directory(tmp_path, capsys):
     assert main(["status", "--config", str(TINY), "--root", str(tmp_path / "nowhere")]) == 2
     assert "--root" in capsys.readouterr().err
+
+
+def test_status_into_a_reader_that_stops_early_prints_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    # more missing jobs than a pipe holds (64 kB): the writer is still
+    # writing when head exits
+    config = tmp_path / "config.yaml"
+    config.write_text(f"experiments:\n  many: {{architecture: sparse, weights: discrete, K: 3, sizes: [5], seeds: 4, m: {list(range(1, 4001))}}}\n")
+    line = subprocess.run(f"{sys.executable} -m mbphase status --config {config} --root {tmp_path} 2>{tmp_path / 'err'} | head -n 1",
+                          shell=True, capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert line.stdout.startswith("many: 0 of 4000 jobs done")
+    assert (tmp_path / "err").read_text() == ""

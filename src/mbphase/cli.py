@@ -283,6 +283,14 @@ def main(argv=None) -> int:
     except (DamagedFileError, AggregationError, WriteError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader stopped early (`mbphase status | head`): no traceback;
+        # stdout goes to /dev/null so that the flush at exit does not fail
+        # again (the recipe of Python's documentation of signal/SIGPIPE)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
