@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -246,3 +247,55 @@ def test_bad_arguments_exit_with_a_message_and_no_traceback(config, run_file, tm
     for needle in needles:
         assert needle in done.stderr, (needle, done.stderr)
     assert not (tmp_path / "figs").exists() and not (tmp_path / "an").exists() and not (tmp_path / "r.parquet").exists()
+
+
+def test_version_prints_the_package_and_the_code_version(capsys):
+    from mbphase import CODE_VERSION, __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mbphase {__version__} (code version {CODE_VERSION})"
+
+
+@pytest.mark.parametrize("command", ["run", "compile", "aggregate", "analyse", "plot", "status"])
+def test_help_shows_every_default(command, capsys):
+    import argparse
+
+    from mbphase.cli import _build_parser
+
+    (sub,) = [a for a in _build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # undo the line wrapping
+    shown = [a for a in sub.choices[command]._actions if a.default not in (None, argparse.SUPPRESS) and a.nargs != 0 and not a.required]
+    for action in shown:
+        assert f"(default: {action.default})" in text, action.dest
+    if command in ("run", "analyse"):
+        assert shown  # the test checks something
+    assert "(default: None)" not in text
+
+
+def test_summary_line_of_a_job_with_known_results():
+    from mbphase.cli import summary_line
+
+    runs = pd.DataFrame({
+        "experiment": "sd", "size": 5, "m": 16, "temperature": 0.0, "init": "random", "weights": "discrete",
+        "status": ["ok", "ok", "ok", "ok", "error"], "success": [True, True, False, False, True],
+        "t_solve": [10.0, 40.0, np.nan, np.nan, 1.0], "job_wall_time_s": 2.0, "throughput": 5.0e6,
+    })
+    line = summary_line(runs, "d", "0:5")
+    assert line == ("mbphase run: sd d=5 m=16 T=0 init=random seeds 0:5: P_succ 0.500 (2/4), 1 runs not ok; "
+                    "median t_solve 25 sweeps of the 2 solved; compute 2 s; 5e+06 pattern evaluations/s")
+    none = summary_line(runs.assign(success=False, weights="continuous"), "N", "0:5")
+    assert "P_succ 0.000 (0/4)" in none and "no run solved" in none
+
+
+def test_run_ends_with_the_summary_line(config, tmp_path, capsys):
+    out = tmp_path / "runs.parquet"
+    assert main(["run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "0:4", "--progress", "off", "--out", str(out)]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    df = pd.read_parquet(out)
+    solved = int(df["success"].sum())
+    assert last.startswith(f"mbphase run: sparse_discrete d=5 m=20 T=0 init=random seeds 0:4: P_succ {solved / 4:.3f} ({solved}/4); ")
+    assert last.endswith("pattern evaluations/s")

@@ -140,7 +140,8 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
             for first, stop in exp.seed_blocks():
                 stem = f"{name}/size{point.size}/m{point.m}_T{format_temperature(point.temperature)}_{point.init}/seeds{first}-{stop}"
                 assert (root / f"results/runs/{stem}.parquet").is_file()
-                assert (root / f"results/logs/train/{stem}.log").is_file()
+                log = (root / f"results/logs/train/{stem}.log").read_text().splitlines()
+                assert log and log[-1].startswith(f"mbphase run: {name} {exp.size_key}={point.size} m={point.m} ")  # the job's summary
                 assert (root / f"results/benchmarks/train/{stem}.tsv").is_file()
     psucc = pd.read_parquet(root / "results/analysis/sd_tree/psucc.parquet")
     assert psucc["p_succ"].between(0, 1).all() and len(psucc) == len(experiments["sd_tree"].points)

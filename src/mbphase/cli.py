@@ -13,6 +13,9 @@ The workflow's other steps (each a Snakemake rule):
         --out-runs runs.parquet --out-trajectories trajectories.parquet
     mbphase analyse --runs runs.parquet --expected-seeds 64 --out-dir DIR
     mbphase plot --analysis DIR [DIR ...] --out-dir results/figures
+
+and ``mbphase status --config config.yaml``: the jobs done and missing and the
+current m_c estimates, from the files on disk.
 """
 
 from __future__ import annotations
@@ -41,9 +44,29 @@ def parse_seeds(text: str) -> range:
     return range(first, stop)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and shows every option's default,
+    except where there is nothing to show: required options, defaults of
+    None (their help says what applies) and on/off flags."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or action.required or default is None or default is argparse.SUPPRESS or action.nargs == 0:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def version_text() -> str:
+    from . import CODE_VERSION, __version__
+
+    return f"mbphase {__version__} (code version {CODE_VERSION})"
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mbphase", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="mbphase", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=version_text(), help="print the package version and the code version (hash of mbphase/sim) and exit")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=lambda **kw: argparse.ArgumentParser(formatter_class=HelpFormatter, **kw))
     run = sub.add_parser("run", help="run one (experiment, size, m) point for a range of seeds")
     run.add_argument("--config", required=True, help="sweep config (YAML)")
     run.add_argument("--experiment", required=True, help="experiment name in the config")
@@ -81,6 +104,10 @@ def _add_workflow_commands(sub) -> None:
     ana.add_argument("--allow-incomplete", action="store_true", help="analyse points with fewer runs than --expected-seeds instead of refusing")
     ana.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
     ana.add_argument("--seed", type=int, default=0, help="seed of the bootstraps")
+
+    sta = sub.add_parser("status", help="per experiment: the jobs done and missing, and the current m_c estimates, from the files on disk")
+    sta.add_argument("--config", required=True, help="sweep config (YAML)")
+    sta.add_argument("--root", default=".", help="the directory the workflow runs in (holding results/)")
 
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
     plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
@@ -166,6 +193,17 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from .pipeline.status import format_status, sweep_status
+
+    if not Path(args.root).is_dir():
+        raise ParamError("--root", args.root, "an existing directory (the one the workflow runs in)")
+    _, experiments = load_config(args.config)
+    for line in format_status(sweep_status(experiments, args.root)):
+        print(line)
+    return 0
+
+
 def cmd_run(args) -> int:
     config, experiments = load_config(args.config)
     if args.experiment not in experiments:
@@ -199,10 +237,35 @@ def cmd_run(args) -> int:
     write_runs(runs, args.out)
     if args.trajectory_out:
         write_trajectory(traj, args.trajectory_out)
+    print(summary_line(runs, exp.size_key, args.seeds), file=sys.stderr)
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot}
+def summary_line(runs, size_key: str, seeds: str) -> str:
+    """One line on a finished job, the last of its log: the point, its
+    seeds, P_succ, the median time to solution of the runs that solved, the
+    compute time and the pattern evaluations per second.
+
+    The median is that of the solved runs only (biased low near m_c, where
+    only the fast runs solve): the analysis's Kaplan-Meier median needs
+    SciPy, whose import would add about a second to every job.
+    """
+    import numpy as np
+
+    row = runs.iloc[0]
+    ok = (runs["status"] == "ok").to_numpy()
+    solved = ok & runs["success"].to_numpy(dtype=bool)
+    unit = "sweeps" if row["weights"] == "discrete" else "steps"
+    t_solve = runs.loc[solved, "t_solve"].to_numpy(dtype=float)
+    median = f"median t_solve {np.median(t_solve):.4g} {unit} of the {len(t_solve)} solved" if len(t_solve) else "no run solved"
+    p_succ = f"P_succ {solved.sum() / ok.sum():.3f} ({solved.sum()}/{ok.sum()})" if ok.any() else "P_succ n/a (no ok run)"
+    failed = f", {len(runs) - ok.sum()} runs not ok" if not ok.all() else ""
+    point = f"{row['experiment']} {size_key}={row['size']} m={row['m']} T={row['temperature']:g} init={row['init']}"
+    return (f"mbphase run: {point} seeds {seeds}: {p_succ}{failed}; {median}; "
+            f"compute {row['job_wall_time_s']:.3g} s; {row['throughput']:.3g} pattern evaluations/s")
+
+
+COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot, "status": cmd_status}
 
 
 def main(argv=None) -> int:
@@ -219,6 +282,14 @@ def main(argv=None) -> int:
         return 2
     except (DamagedFileError, AggregationError, WriteError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # the reader stopped early (`mbphase status | head`): no traceback;
+        # stdout goes to /dev/null so that the flush at exit does not fail
+        # again (the recipe of Python's documentation of signal/SIGPIPE)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

@@ -1,0 +1,73 @@
+"""Progress of a sweep, from the files on disk: per experiment the training
+jobs done and missing, and the current m_c estimate per size when the
+experiment has been analysed (``mbphase status``).
+
+A job is done when its run file exists: the workflow writes every file
+atomically, so an existing file is a complete one. Whether it is up to date
+with the code and the config is Snakemake's business (``snakemake -n``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mbphase.names import ANALYSIS_TABLE, RUN_FILE
+from mbphase.pipeline.config import Experiment, Point, iter_jobs
+from mbphase.pipeline.layout import format_temperature
+
+
+@dataclass
+class ExperimentStatus:
+    name: str
+    size_key: str
+    done: list[tuple[Point, int, int]] = field(default_factory=list)
+    missing: list[tuple[Point, int, int]] = field(default_factory=list)
+    critical: object = None  # the critical table (DataFrame), None if not analysed yet
+
+
+def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> list[ExperimentStatus]:
+    """The status of every experiment of a config, from the files below
+    ``root`` (the directory the workflow runs in)."""
+    root = Path(root)
+    found = {name: ExperimentStatus(name, exp.size_key) for name, exp in experiments.items()}
+    for exp, point, first, stop in iter_jobs(experiments):
+        path = root / RUN_FILE.format(experiment=exp.name, size=point.size, m=point.m, temperature=format_temperature(point.temperature),
+                                      init=point.init, first=first, stop=stop)
+        (found[exp.name].done if path.is_file() else found[exp.name].missing).append((point, first, stop))
+    for name, status in found.items():
+        table = root / ANALYSIS_TABLE.format(experiment=name, table="critical")
+        if table.is_file():
+            import pandas as pd
+
+            status.critical = pd.read_parquet(table)
+    return list(found.values())
+
+
+def _point_text(size_key: str, point: Point) -> str:
+    return f"{size_key}={point.size} m={point.m} T={format_temperature(point.temperature)} init={point.init}"
+
+
+def format_status(statuses: list[ExperimentStatus]) -> list[str]:
+    """Lines for the terminal: a header per experiment, then its missing
+    jobs and its m_c estimates."""
+    lines = []
+    for s in statuses:
+        total = len(s.done) + len(s.missing)
+        points = {p for p, _, _ in s.done + s.missing}
+        complete = points - {p for p, _, _ in s.missing}
+        lines.append(f"{s.name}: {len(s.done)} of {total} jobs done, {len(complete)} of {len(points)} points complete")
+        for point, first, stop in s.missing:
+            lines.append(f"  missing: {_point_text(s.size_key, point)} seeds {first}:{stop}")
+        if s.critical is None:
+            lines.append("  m_c: not analysed yet")
+            continue
+        for row in s.critical.sort_values(["size", "temperature", "init"]).itertuples(index=False):
+            where = f"{s.size_key}={row.size}"
+            if s.critical[["temperature", "init"]].drop_duplicates().shape[0] > 1:
+                where += f" T={format_temperature(row.temperature)} init={row.init}"
+            if row.m_c == row.m_c:  # not NaN
+                lines.append(f"  m_c {where}: {row.m_c:.4g} +- {row.m_c_err:.2g} ({row.method}, {row.n_seeds} seeds)")
+            else:
+                lines.append(f"  m_c {where}: none ({row.reason})")
+    return lines
