@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mbphase.names import RUNS_TABLE
 from mbphase.pipeline.storage import read_checked
 from test_workflow import comparable, job_counts, make_workflow, snakemake
 
@@ -45,7 +46,7 @@ CONFIG = {
         }
     },
 }
-TABLE = "results/tables/slow/runs.parquet"
+TABLE = RUNS_TABLE.format(experiment="slow")
 N_TRAIN_JOBS = 8
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mbphase.names import RUNS_TABLE
 from mbphase.pipeline.aggregate import AggregationError, RunFile, aggregate
 from mbphase.pipeline.config import check_config
 from mbphase.sim.run import run_point
@@ -34,7 +35,7 @@ CONFIG = {
                "sizes": [5], "m": [4, 16], "seeds": 2, "seeds_per_job": 2, "max_sweeps": 60},
     },
 }
-TABLE = "results/tables/sd/runs.parquet"
+TABLE = RUNS_TABLE.format(experiment="sd")
 
 
 def _write(root, config):

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mbphase.names import FIGURES, TABLES
+from mbphase.names import ANALYSIS_TABLE, FIGURES, RUNS_TABLE, TABLES, TRAJECTORIES_TABLE
 from mbphase.pipeline.aggregate import AGGREGATED_COLUMNS, AGGREGATED_TRAJECTORY_COLUMNS
 from mbphase.pipeline.config import load_config
 from mbphase.pipeline.layout import format_temperature
@@ -121,7 +121,7 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
     root = tiny_run["root"]
     experiments = expected_outputs(TINY)
     for name, exp in experiments.items():
-        runs = read_checked(root / f"results/tables/{name}/runs.parquet", "runs")
+        runs = read_checked(root / RUNS_TABLE.format(experiment=name), "runs")
         assert list(runs.columns) == list(AGGREGATED_COLUMNS)
         assert len(runs) == len(exp.points) * exp.seeds
         assert (runs["n_runs"] == exp.seeds).all() and (runs["experiment"] == name).all()
@@ -130,12 +130,12 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
         assert runs["status"].eq("ok").all()
         order = ["size", "m", "temperature", "init", "seed"]
         assert runs[order].equals(runs[order].sort_values(order, ignore_index=True))
-        traj = read_checked(root / f"results/tables/{name}/trajectories.parquet", "trajectory")
+        traj = read_checked(root / TRAJECTORIES_TABLE.format(experiment=name), "trajectory")
         assert list(traj.columns) == list(AGGREGATED_TRAJECTORY_COLUMNS)
         if exp.options.get("trajectory_points"):
             assert len(traj) > 0 and set(traj["seed"]) == set(range(exp.seeds))
         for table in TABLES:
-            assert pq.read_table(root / f"results/analysis/{name}/{table}.parquet") is not None
+            assert pq.read_table(root / ANALYSIS_TABLE.format(experiment=name, table=table)) is not None
         for point in exp.points:
             for first, stop in exp.seed_blocks():
                 stem = f"{name}/size{point.size}/m{point.m}_T{format_temperature(point.temperature)}_{point.init}/seeds{first}-{stop}"
@@ -143,9 +143,9 @@ def test_every_expected_output_exists_and_is_well_formed(tiny_run):
                 log = (root / f"results/logs/train/{stem}.log").read_text().splitlines()
                 assert log and log[-1].startswith(f"mbphase run: {name} {exp.size_key}={point.size} m={point.m} ")  # the job's summary
                 assert (root / f"results/benchmarks/train/{stem}.tsv").is_file()
-    psucc = pd.read_parquet(root / "results/analysis/sd_tree/psucc.parquet")
+    psucc = pd.read_parquet(root / ANALYSIS_TABLE.format(experiment="sd_tree", table="psucc"))
     assert psucc["p_succ"].between(0, 1).all() and len(psucc) == len(experiments["sd_tree"].points)
-    assert len(pd.read_parquet(root / "results/analysis/finite_teff/metropolis_energy.parquet")) > 0
+    assert len(pd.read_parquet(root / ANALYSIS_TABLE.format(experiment="finite_teff", table="metropolis_energy"))) > 0
     for figure in FIGURES:
         assert (root / f"results/figures/{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (root / f"results/figures/{figure}.pdf").read_bytes()[:5] == b"%PDF-"
@@ -183,7 +183,7 @@ def test_a_second_run_does_nothing(tiny_run):
 def test_deleting_a_run_file_reruns_only_that_job_and_what_depends_on_it(tiny_run):
     root = tiny_run["root"]
     victim = root / "results/runs/sd_tree/size7/m16_T0_random/seeds0-4.parquet"
-    table = root / "results/tables/sd_tree/runs.parquet"
+    table = root / RUNS_TABLE.format(experiment="sd_tree")
     old_table = pd.read_parquet(table)
     before = snapshot(root / "results/runs")
     victim.unlink()
@@ -212,7 +212,7 @@ def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
         after = snapshot(root / "results/runs")
         assert {k: v for k, v in after.items() if k in before} == before
         assert all("/m24_T0_random/" in k for k in set(after) - set(before))
-        runs = pd.read_parquet(root / "results/tables/sd_tree/runs.parquet")
+        runs = pd.read_parquet(root / RUNS_TABLE.format(experiment="sd_tree"))
         assert 24 in set(runs["m"]) and (runs["n_runs"] == config["experiments"]["sd_tree"]["seeds"]).all()
     finally:
         write_config(root, TINY)
@@ -231,18 +231,19 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
     for exp in config["experiments"].values():
         exp["seeds_per_job"] = 1
     root = make_workflow(tmp_path / "one_by_one", config)
-    targets = [f"results/tables/{name}/{table}.parquet" for name in sorted(keep) for table in ("runs", "trajectories")]
+    TABLE_OF = {"runs": RUNS_TABLE, "trajectories": TRAJECTORIES_TABLE}
+    targets = [TABLE_OF[table].format(experiment=name) for name in sorted(keep) for table in ("runs", "trajectories")]
     snakemake(root, "--cores", "1", *targets)
     for name in sorted(keep):
         for table, keys in (("runs", ["size", "m", "temperature", "init"]), ("trajectories", ["size", "m", "temperature", "init"])):
-            mine = pd.read_parquet(root / f"results/tables/{name}/{table}.parquet")
-            theirs = pd.read_parquet(tiny_run["root"] / f"results/tables/{name}/{table}.parquet")
+            mine = pd.read_parquet(root / TABLE_OF[table].format(experiment=name))
+            theirs = pd.read_parquet(tiny_run["root"] / TABLE_OF[table].format(experiment=name))
             points = set(map(tuple, mine[keys].drop_duplicates().to_numpy().tolist()))
             mask = pd.Series([tuple(row) in points for row in theirs[keys].to_numpy().tolist()], index=theirs.index, dtype=bool)
             theirs = theirs.loc[mask]
             assert len(mine) == len(theirs) > 0 or table == "trajectories"
             pd.testing.assert_frame_equal(comparable(mine), comparable(theirs))
-        assert set(pd.read_parquet(root / f"results/tables/{name}/runs.parquet")["job_seeds"]) == {1}
+        assert set(pd.read_parquet(root / RUNS_TABLE.format(experiment=name))["job_seeds"]) == {1}
 
     # A damaged run file (newer than the table, so aggregation reruns) stops
     # the workflow with a message naming it; deleting it and rerunning heals.
@@ -252,10 +253,10 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
     text = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert f"mbphase: error: {victim.relative_to(root)}" in text and "delete it" in text
-    assert not (root / "results/tables/sd_tree/runs.parquet").exists()  # no stale table left behind
+    assert not (root / RUNS_TABLE.format(experiment="sd_tree")).exists()  # no stale table left behind
     victim.unlink()
     snakemake(root, "--cores", "1", *targets)
-    assert len(pd.read_parquet(root / "results/tables/sd_tree/runs.parquet")) == 3 * 4
+    assert len(pd.read_parquet(root / RUNS_TABLE.format(experiment="sd_tree"))) == 3 * 4
 
 
 # ---------------------------------------------------------------- static checks
@@ -439,3 +440,45 @@ def test_a_duplicated_experiment_name_fails_at_parse_time(tmp_path):
     assert done.returncode != 0
     assert "mbphase: invalid config: config.yaml: duplicate key 'sd_tree'" in text
     assert not (root / "results").exists()
+
+
+def test_one_line_loads_exactly_the_runs_of_every_experiment(tiny_run):
+    """The Hive layout read by pandas, pyarrow.dataset and DuckDB in one line
+    each, and by mbphase's loaders: the runs of every experiment, nothing
+    else (no trajectory rows), one experiment column with the right names."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    import mbphase
+
+    root = tiny_run["root"]
+    names = sorted(expected_outputs(TINY))
+    expected = pd.concat([read_checked(root / RUNS_TABLE.format(experiment=n), "runs") for n in names], ignore_index=True)
+    assert list(expected.columns) == list(AGGREGATED_COLUMNS) and set(expected["experiment"]) == set(names)
+
+    def same_runs(df):
+        assert sorted(df.columns) == sorted(AGGREGATED_COLUMNS) and list(df.columns).count("experiment") == 1
+        df = df[list(AGGREGATED_COLUMNS)].astype({"experiment": str})
+        order = ["experiment", "size", "m", "temperature", "init", "seed"]
+        return df.sort_values(order, ignore_index=True)
+
+    tree = root / "results/tables/runs"
+    readers = {
+        "pandas": lambda: pd.read_parquet(tree),
+        "pyarrow.dataset": lambda: ds.dataset(tree, partitioning="hive").to_table().to_pandas(),
+        "duckdb": lambda: duckdb.sql(f"SELECT * FROM '{tree}/*/*.parquet'").df(),
+    }
+    for reader, read in readers.items():
+        got = same_runs(read())
+        pd.testing.assert_frame_equal(got, same_runs(expected), check_dtype=False, obj=reader)
+    pd.testing.assert_frame_equal(mbphase.load_runs(root), expected)
+
+    trajectories = pd.concat([read_checked(root / TRAJECTORIES_TABLE.format(experiment=n), "trajectory") for n in names], ignore_index=True)
+    assert len(trajectories) > 0
+    pd.testing.assert_frame_equal(mbphase.load_trajectories(root), trajectories)
+    assert len(pd.read_parquet(root / "results/tables/trajectories")) == len(trajectories)
+    for table in ("critical", "psucc"):
+        loaded = mbphase.load_analysis(table, root)
+        assert list(loaded.columns)[0] == "experiment" and set(loaded["experiment"]) <= set(names)
+        assert len(loaded) == sum(len(pd.read_parquet(root / ANALYSIS_TABLE.format(experiment=n, table=table))) for n in names)
+        assert len(pd.read_parquet(root / "results/analysis" / table)) == len(loaded)

@@ -40,3 +40,17 @@ def _isolate_numba_cache() -> None:
 
 
 _isolate_numba_cache()
+
+
+# The notebook API (mbphase.load), imported on first use: importing mbphase
+# itself stays light (no pandas).
+_LOADERS = ("load_runs", "load_trajectories", "load_analysis")
+__all__ = ["CODE_VERSION", "__version__", *_LOADERS]
+
+
+def __getattr__(name: str):
+    if name in _LOADERS:
+        from . import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module 'mbphase' has no attribute {name!r}")

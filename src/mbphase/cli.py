@@ -99,7 +99,9 @@ def _add_workflow_commands(sub) -> None:
 
     ana = sub.add_parser("analyse", help="every analysis table of an aggregated run table")
     ana.add_argument("--runs", required=True, help="aggregated run table (Parquet)")
-    ana.add_argument("--out-dir", required=True, help="directory of the analysis tables, one <name>.parquet each")
+    out = ana.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out-dir", help="directory of the analysis tables, one <name>.parquet each")
+    out.add_argument("--out-template", help="path of each analysis table with the field {table} (the workflow's Hive layout, e.g. results/analysis/{table}/experiment=NAME/{table}.parquet)")
     ana.add_argument("--expected-seeds", type=int, default=None, help="runs every point must have (the config's seeds)")
     ana.add_argument("--allow-incomplete", action="store_true", help="analyse points with fewer runs than --expected-seeds instead of refusing")
     ana.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
@@ -110,7 +112,9 @@ def _add_workflow_commands(sub) -> None:
     sta.add_argument("--root", default=".", help="the directory the workflow runs in (holding results/)")
 
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
-    plo.add_argument("--analysis", nargs="+", required=True, help="analysis directories (one per experiment)")
+    src = plo.add_mutually_exclusive_group(required=True)
+    src.add_argument("--analysis", nargs="+", help="analysis directories (one per experiment)")
+    src.add_argument("--tables", nargs="+", help="analysis table files, <table>.parquet, of any experiments (the workflow's Hive layout)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
 
 
@@ -149,7 +153,9 @@ def cmd_analyse(args) -> int:
     for option, value, least in (("--n-boot", args.n_boot, 1), ("--expected-seeds", args.expected_seeds, 1), ("--seed", args.seed, 0)):
         if value is not None and not least <= value <= MAX_INT64:
             raise ParamError(option, value, f"an integer from {least} to {MAX_INT64}")
-    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+    if args.out_template is not None and "{table}" not in args.out_template:
+        raise ParamError("--out-template", args.out_template, "a path with the field {table}")
+    if args.out_dir is not None and Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise ParamError("--out-dir", args.out_dir, "a directory (it exists and is not one)")
     runs = read_checked(args.runs, "runs")
     if args.expected_seeds is not None and len(runs):
@@ -164,8 +170,8 @@ def cmd_analyse(args) -> int:
                 raise AggregationError(f"{message}; rerun the workflow to complete them, or pass --allow-incomplete to analyse them anyway")
             print(f"mbphase: warning: {message}; analysing them anyway (--allow-incomplete)", file=sys.stderr)
     tables = analyse(runs, n_boot=args.n_boot, seed=args.seed)
-    paths = write_tables(tables, args.out_dir)
-    print(f"{args.runs}: {len(runs)} runs -> {len(paths)} tables in {args.out_dir}")
+    paths = write_tables(tables, args.out_dir or args.out_template)
+    print(f"{args.runs}: {len(runs)} runs -> {len(paths)} tables in {args.out_dir or args.out_template}")
     return 0
 
 
@@ -175,17 +181,24 @@ def cmd_plot(args) -> int:
     from .analysis import read_tables
     from .plots import plot_all
 
+    from .analysis.tables import read_table_file
+
     parts: dict[str, list] = {}
-    for directory in args.analysis:
+    for directory in args.analysis or ():
         if not Path(directory).is_dir():
             raise ParamError("--analysis", directory, "a directory of analysis tables (it does not exist); run `mbphase analyse` first")
         if not any(Path(directory).glob("*.parquet")):
             raise ParamError("--analysis", directory, "a directory of analysis tables (it holds no *.parquet file); run `mbphase analyse` first")
+    for path in args.tables or ():
+        if not Path(path).is_file() or not path.endswith(".parquet"):
+            raise ParamError("--tables", path, "an existing analysis table file <table>.parquet; run `mbphase analyse` first")
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise ParamError("--out-dir", args.out_dir, "a directory (it exists and is not one)")
-    for directory in args.analysis:
+    for directory in args.analysis or ():
         for name, table in read_tables(directory).items():
             parts.setdefault(name, []).append(table)
+    for path in args.tables or ():
+        parts.setdefault(Path(path).stem, []).append(read_table_file(path))
     tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
     written = plot_all(tables, args.out_dir)
     for name, paths in written.items():

@@ -35,9 +35,18 @@ JOB = "{experiment}/size{size}/m{m}_T{temperature}_{init}/seeds{first}-{stop}"
 RUN_FILE = f"results/runs/{JOB}.parquet"
 TRAJECTORY_FILE = f"results/runs/{JOB}.trajectory.parquet"
 COMPILE_FLAG = "results/numba_compiled.json"
-RUNS_TABLE = "results/tables/{experiment}/runs.parquet"
-TRAJECTORIES_TABLE = "results/tables/{experiment}/trajectories.parquet"
-ANALYSIS_TABLE = "results/analysis/{experiment}/{table}.parquet"
+# The tables are Hive-partitioned by experiment: one tree per kind of table,
+# one directory experiment=<name> per experiment, so that one line reads the
+# runs of every experiment and nothing else (pandas.read_parquet,
+# pyarrow.dataset with partitioning="hive", DuckDB; mbphase.load_runs).
+# The experiment is stored in the path only: a file that also held an
+# experiment column would clash with the partition key (pandas and pyarrow
+# refuse to merge the two; mbphase.pipeline.partition).
+TABLES_DIR = "results/tables"
+ANALYSIS_DIR = "results/analysis"
+RUNS_TABLE = f"{TABLES_DIR}/runs/experiment={{experiment}}/runs.parquet"
+TRAJECTORIES_TABLE = f"{TABLES_DIR}/trajectories/experiment={{experiment}}/trajectories.parquet"
+ANALYSIS_TABLE = f"{ANALYSIS_DIR}/{{table}}/experiment={{experiment}}/{{table}}.parquet"
 FIGURE = "results/figures/{figure}.{fmt}"
 
 # Analysis table name -> what it holds; also the file stem of its Parquet

@@ -5,7 +5,7 @@ Used by tests/cluster/test_slurm_pipeline.sh; exits non-zero on any mismatch.
 
 Checks:
 
-1. The aggregated tables (``results/tables/*/runs.parquet`` and
+1. The aggregated tables (``results/tables/runs/experiment=*/runs.parquet`` and
    ``trajectories.parquet``) exist for the same experiments in both work
    directories and are identical row for row, in every column except
    :data:`mbphase.sim.schema.NONDETERMINISTIC_COLUMNS` (timings and how seeds were
@@ -97,7 +97,7 @@ def compare_tables(local_dir: Path, slurm_dir: Path, problems: list[str]) -> Non
         found[d] = sorted(
             p.relative_to(d).as_posix()
             for t in TABLES
-            for p in (d / "results" / "tables").glob(f"*/{t}")
+            for p in (d / "results" / "tables").glob(f"*/experiment=*/{t}")
         )
     if not found[local_dir]:
         fail(problems, f"no aggregated tables under {local_dir}/results/tables")
@@ -109,7 +109,7 @@ def compare_tables(local_dir: Path, slurm_dir: Path, problems: list[str]) -> Non
             f"only slurm {sorted(set(found[slurm_dir]) - set(found[local_dir]))}",
         )
     common = sorted(set(found[local_dir]) & set(found[slurm_dir]))
-    experiments = sorted({Path(rel).parent.name for rel in common})
+    experiments = sorted({Path(rel).parent.name.partition("=")[2] for rel in common})
     print(f"tables: {len(common)} files, experiments {', '.join(experiments)}")
     for rel in common:
         compare_table(local_dir / rel, slurm_dir / rel, problems)

@@ -14,11 +14,12 @@ rule analyse:
     conda:
         "../../envs/mbphase.yaml"
     params:
-        outdir=lambda w, output: os.path.dirname(output[0]),
+        # the Hive layout: one tree per table, one partition per experiment
+        template=lambda w: ANALYSIS_TABLE.replace("{experiment}", w.experiment),
         seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
     shell:
         "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
-        "--out-dir {params.outdir:q} > {log:q} 2>&1"
+        "--out-template {params.template:q} > {log:q} 2>&1"
 
 
 rule plot:
@@ -34,8 +35,7 @@ rule plot:
     conda:
         "../../envs/mbphase.yaml"
     params:
-        analysis=lambda w, input: directories(input.tables),
         outdir=lambda w, output: os.path.dirname(output[0]),
     shell:
-        "MPLBACKEND=Agg mbphase plot --analysis {params.analysis:q} "
+        "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"

@@ -256,11 +256,6 @@ def figure_outputs():
     }
 
 
-def directories(files):
-    """The distinct directories of some files, in order."""
-    return list(dict.fromkeys(os.path.dirname(f) for f in files))
-
-
 # ------------------------------------------------------------------ params
 
 

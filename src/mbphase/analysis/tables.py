@@ -130,19 +130,22 @@ def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:
     tables : dict name -> DataFrame
         For instance the output of :func:`analyse`.
     outdir : path-like
-        Created if missing.
+        Created if missing. Or a path template with the field ``{table}``
+        (the workflow's ``mbphase.names.ANALYSIS_TABLE`` with the experiment
+        filled in): each table goes to the template with its name.
 
     Returns
     -------
     dict name -> Path of the file written
     """
+    from mbphase.pipeline.partition import strip_frame
     from mbphase.pipeline.storage import write_frame
 
-    outdir = Path(outdir)
     paths = {}
     for name, table in tables.items():
-        path = outdir / f"{name}.parquet"
-        write_frame(table.reset_index(drop=True), path)
+        path = Path(str(outdir).replace("{table}", name)) if "{table}" in str(outdir) else Path(outdir) / f"{name}.parquet"
+        # in a Hive partition (experiment=<name>/) the path holds the experiment
+        write_frame(strip_frame(table.reset_index(drop=True), path), path)
         paths[name] = path
     return paths
 
@@ -163,4 +166,12 @@ def read_tables(indir, names=None) -> dict[str, pd.DataFrame]:
     indir = Path(indir)
     if names is None:
         names = sorted(p.stem for p in indir.glob("*.parquet"))
-    return {name: pd.read_parquet(indir / f"{name}.parquet") for name in names}
+    return {name: read_table_file(indir / f"{name}.parquet") for name in names}
+
+
+def read_table_file(path) -> pd.DataFrame:
+    """One analysis table file, with the experiment column of its Hive
+    partition (``experiment=<name>/``) put back."""
+    from mbphase.pipeline.partition import restore
+
+    return restore(pd.read_parquet(path), path)

@@ -335,6 +335,10 @@ def _to_arrow(df: pd.DataFrame, columns: dict, kind: str) -> pa.Table:
 
 def write_aggregate(result: Aggregate, runs_path: str | Path, trajectories_path: str | Path) -> None:
     """Write both tables atomically (schema metadata as for run files, with
-    the extra columns documented)."""
-    atomic_write_table(_to_arrow(result.runs, AGGREGATED_COLUMNS, "runs"), runs_path)
-    atomic_write_table(_to_arrow(result.trajectories, AGGREGATED_TRAJECTORY_COLUMNS, "trajectory"), trajectories_path)
+    the extra columns documented). A path in a Hive partition
+    (``experiment=<name>/``) stores the experiment in its name, not as a
+    column (:mod:`mbphase.pipeline.partition`)."""
+    from .partition import strip
+
+    atomic_write_table(strip(_to_arrow(result.runs, AGGREGATED_COLUMNS, "runs"), runs_path), runs_path)
+    atomic_write_table(strip(_to_arrow(result.trajectories, AGGREGATED_TRAJECTORY_COLUMNS, "trajectory"), trajectories_path), trajectories_path)

@@ -38,9 +38,9 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
     for name, status in found.items():
         table = root / ANALYSIS_TABLE.format(experiment=name, table="critical")
         if table.is_file():
-            import pandas as pd
+            from mbphase.analysis.tables import read_table_file
 
-            status.critical = pd.read_parquet(table)
+            status.critical = read_table_file(table)
     return list(found.values())
 
 

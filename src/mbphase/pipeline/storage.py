@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..sim.schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, arrow_schema, file_metadata
+from .partition import restore
 
 
 class DamagedFileError(RuntimeError):
@@ -155,7 +156,9 @@ def read_checked(path: str | Path, kind: str = "runs") -> pd.DataFrame:
             f"expected version {SCHEMA_VERSION} of kind {kind!r}; {advice}"
         )
     columns = COLUMNS if kind == "runs" else TRAJECTORY_COLUMNS
-    missing = [c for c in columns if c not in table.column_names]
+    # a table in a Hive partition carries its experiment in the path
+    df = restore(table.to_pandas(), path)
+    missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DamagedFileError(f"{path}: missing columns {missing}; {advice}")
-    return table.to_pandas()
+    return df
