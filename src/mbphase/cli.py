@@ -69,6 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=lambda **kw: argparse.ArgumentParser(formatter_class=HelpFormatter, **kw))
     run = sub.add_parser("run", help="run one (experiment, size, m) point for a range of seeds")
     run.add_argument("--config", required=True, help="sweep config (YAML)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one config value, nested keys joined by dots, the value read as YAML: experiments.NAME.max_sweeps=100 (repeatable)")
     run.add_argument("--experiment", required=True, help="experiment name in the config")
     run.add_argument("--size", type=int, required=True, help="value of the experiment's size parameter (d or N)")
     run.add_argument("--m", type=int, required=True, help="mini-batch size")
@@ -109,6 +110,7 @@ def _add_workflow_commands(sub) -> None:
 
     sta = sub.add_parser("status", help="per experiment: the jobs done and missing, and the current m_c estimates, from the files on disk")
     sta.add_argument("--config", required=True, help="sweep config (YAML)")
+    sta.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one config value, nested keys joined by dots, the value read as YAML: experiments.NAME.max_sweeps=100 (repeatable)")
     sta.add_argument("--root", default=".", help="the directory the workflow runs in (holding results/)")
 
     plo = sub.add_parser("plot", help="the figures, from analysis tables")
@@ -211,14 +213,25 @@ def cmd_status(args) -> int:
 
     if not Path(args.root).is_dir():
         raise ParamError("--root", args.root, "an existing directory (the one the workflow runs in)")
-    _, experiments = load_config(args.config)
+    _, experiments = _load_config(args)
     for line in format_status(sweep_status(experiments, args.root)):
         print(line)
     return 0
 
 
+def _load_config(args):
+    """The --config file with the --set overrides applied, validated."""
+    from .pipeline.config import check_config, load_yaml
+    from .pipeline.overrides import apply_settings
+
+    if not args.set:
+        return load_config(args.config)
+    config = apply_settings(load_yaml(args.config), args.set)
+    return config, check_config(config)
+
+
 def cmd_run(args) -> int:
-    config, experiments = load_config(args.config)
+    config, experiments = _load_config(args)
     if args.experiment not in experiments:
         raise ConfigError(f"--experiment: unknown experiment '{args.experiment}'{suggest(args.experiment, experiments)}; allowed: {', '.join(experiments)}")
     exp = experiments[args.experiment]

@@ -37,6 +37,7 @@ try:
         TRAJECTORY_FILE,
     )
     from mbphase.pipeline.layout import format_temperature
+    from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
     from mbphase.sim.kernels import MODELS, kernel_modules
     from mbphase.pipeline.stale import describe, forcerun_command, table_problems
 except ImportError as exc:
@@ -62,6 +63,15 @@ if workflow.overwrite_configfiles:
     update_config(config, copy.deepcopy(workflow.config_settings.overwrite_config))
     _files = ", ".join(map(str, workflow.overwrite_configfiles))
     logger.info(f"mbphase: the sweep is {_files} (it replaces config.yaml)")
+
+# Nested keys from the command line (mbphase.pipeline.overrides): the values
+# inside a mapping given to --config arrive as strings and get their YAML
+# types; --config set=key.path=value (or a list of them) sets single values.
+try:
+    update_config(config, typed_overrides(workflow.config_settings.overwrite_config))
+    apply_settings(config, config.pop(SET_KEY, None))
+except ConfigError as exc:
+    raise WorkflowError(f"mbphase: invalid --config: {exc}")
 
 # check_config validates the config against the schema (and fills in its
 # defaults) with messages that name the experiment, the key, the value and
