@@ -22,7 +22,7 @@ rule aggregate:
     shell:
         # tee: warnings (runs of one point from different code versions)
         # show on the terminal as well as in the log
-        "mbphase aggregate --spec {params.spec:q} "
+        MBPHASE_SHELL + "mbphase aggregate --spec {params.spec:q} "
         "--runs-template {params.runs_template:q} "
         "--trajectories-template {params.trajectories_template:q} "
         "--out-runs {output.runs:q} --out-trajectories {output.trajectories:q} "

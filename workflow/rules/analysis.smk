@@ -15,10 +15,11 @@ rule analyse:
         "../../envs/mbphase.yaml"
     params:
         # the Hive layout: one tree per table, one partition per experiment
-        template=lambda w: ANALYSIS_TABLE.replace("{experiment}", w.experiment),
+        template=lambda w: run_template(ANALYSIS_TABLE, w.experiment),
         seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
     shell:
-        "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
+        MBPHASE_SHELL
+        + "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
         "--out-template {params.template:q} > {log:q} 2>&1"
 
 
@@ -37,5 +38,5 @@ rule plot:
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
     shell:
-        "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
+        MBPHASE_SHELL + "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"

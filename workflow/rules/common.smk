@@ -50,6 +50,24 @@ except ImportError as exc:
 report: "../report/workflow.rst"
 
 
+# ------------------------------------------------------------------ module use
+
+# Imported by another workflow (`module mbphase: snakefile: ..., config:
+# ..., prefix: "x"`, README), this workflow's config is the one the host
+# passes with `config:`, and the host's --configfile and --config are the
+# host's business. Snakemake puts the rules' input, output, log and
+# benchmark paths under the prefix, but not the paths the rules compute
+# themselves (params, the stale check, the Numba cache): prefixed() does.
+# Read while the module is parsed: later, workflow.modifier is the host's.
+IS_MODULE = not workflow.modifier.is_main_snakefile()
+PREFIX = (workflow.modifier.path_modifier.prefix or "") if IS_MODULE else ""
+
+
+def prefixed(path):
+    """A path the workflow writes or reads, under the module's prefix."""
+    return path if os.path.isabs(path) else PREFIX + path
+
+
 wildcard_constraints:
     **names.WILDCARD_CONSTRAINTS,
 
@@ -58,7 +76,7 @@ wildcard_constraints:
 # replaces config.yaml instead of being merged into it, which would add the
 # laptop sweep's experiments to every preset. --config key=value still
 # overrides single values.
-if workflow.overwrite_configfiles:
+if workflow.overwrite_configfiles and not IS_MODULE:
     config.clear()
     update_config(config, copy.deepcopy(workflow.config_settings.overwrite_config))
     _files = ", ".join(map(str, workflow.overwrite_configfiles))
@@ -68,7 +86,10 @@ if workflow.overwrite_configfiles:
 # inside a mapping given to --config arrive as strings and get their YAML
 # types; --config set=key.path=value (or a list of them) sets single values.
 try:
-    update_config(config, typed_overrides(workflow.config_settings.overwrite_config))
+    if not IS_MODULE:
+        update_config(
+            config, typed_overrides(workflow.config_settings.overwrite_config)
+        )
     apply_settings(config, config.pop(SET_KEY, None))
 except ConfigError as exc:
     raise WorkflowError(f"mbphase: invalid --config: {exc}")
@@ -81,7 +102,9 @@ except ConfigError as exc:
 # keys, which would hide a duplicated experiment name: the files are read
 # again, strictly.
 try:
-    for _path in workflow.overwrite_configfiles or workflow.configfiles:
+    for _path in (
+        [] if IS_MODULE else workflow.overwrite_configfiles or workflow.configfiles
+    ):
         load_yaml(_path)  # its messages name the file
     EXPERIMENTS = check_config(config)
 except ConfigError as exc:
@@ -95,17 +118,21 @@ except ConfigError as exc:
 # under --sdm conda; and with Numba's cache inside the project (mbphase keys
 # it by code version below this directory; relative, as jobs run in the
 # working directory). A shell function keeps the commands as they would be
-# typed, and keeps both settings out of the rules' code and params, where a
-# change of interpreter path would rerun every job.
+# typed. The interpreter reaches it through the environment, not the
+# command's text: the text is the rule's code, and a change of interpreter
+# path would rerun every job.
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    _MBPHASE = "python -m mbphase"
+    os.environ["MBPHASE_PYTHON"] = "python"
 else:
-    _MBPHASE = f"{shlex.quote(sys.executable)} -m mbphase"
-# (Snakemake formats the prefix: braces are doubled.)
-_MBPHASE = _MBPHASE.replace("{", "{{").replace("}", "}}")
-shell.prefix(
-    "set -euo pipefail; export NUMBA_CACHE_DIR=.numba_cache; "
-    f'mbphase() {{{{ {_MBPHASE} "$@"; }}}}; '
+    os.environ["MBPHASE_PYTHON"] = sys.executable
+# Every rule's command starts with MBPHASE_SHELL rather than a global
+# shell.prefix, which would also prefix the commands of a host workflow that
+# imports this one as a module. (Snakemake formats commands: braces are
+# doubled.)
+_CACHE = shlex.quote(prefixed(".numba_cache")).replace("{", "{{").replace("}", "}}")
+MBPHASE_SHELL = (
+    f"set -euo pipefail; export NUMBA_CACHE_DIR={_CACHE}; "
+    'mbphase() {{ "$MBPHASE_PYTHON" -m mbphase "$@"; }}; '
 )
 
 
@@ -121,6 +148,8 @@ PACKAGE_DIR = Path(mbphase.__file__).resolve().parent
 
 
 def _relative(path):
+    if IS_MODULE:  # absolute: a relative path would be put under the prefix
+        return path.as_posix()
     try:
         return path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -192,7 +221,7 @@ def checked_run_files(wildcards):
 
 
 def _refuse_stale_table(experiment):
-    table = RUNS_TABLE.format(experiment=experiment)
+    table = prefixed(RUNS_TABLE.format(experiment=experiment))
     if not os.path.exists(table):
         return
     exp = EXPERIMENTS[experiment]
@@ -205,7 +234,7 @@ def _refuse_stale_table(experiment):
     forced = {os.path.normpath(f) for f in workflow.dag_settings.forcerun}
     everything = workflow.dag_settings.forceall
     files = [
-        RUN_FILE.format(**run_wildcards(exp, Point(*point), first, stop))
+        prefixed(RUN_FILE.format(**run_wildcards(exp, Point(*point), first, stop)))
         for point in stale
         for first, stop in exp.seed_blocks()
     ]
@@ -310,6 +339,6 @@ def aggregate_spec(wildcards):
 
 
 def run_template(template, experiment):
-    """A run-file path template for `mbphase aggregate`: the experiment
-    filled in, the other wildcards left as fields."""
-    return template.replace("{experiment}", experiment)
+    """A path template for an `mbphase` command: the experiment filled in,
+    the other wildcards left as fields, under the module's prefix."""
+    return prefixed(template.replace("{experiment}", experiment))

@@ -14,7 +14,9 @@ try:
 except ImportError:
     pass  # common.smk says how to install the package
 else:
-    if os.path.exists("config.yaml"):
+    # (imported as a module, the config is the host's `config:`, and a
+    # config.yaml in the working directory is the host's)
+    if workflow.modifier.is_main_snakefile() and os.path.exists("config.yaml"):
         try:
             load_yaml("config.yaml")
         except ConfigError as exc:

@@ -14,7 +14,8 @@ rule compile:
     conda:
         "../../envs/mbphase.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} mbphase compile --flag {output:q} > {log:q} 2>&1"
+        MBPHASE_SHELL
+        + "NUMBA_NUM_THREADS={threads} mbphase compile --flag {output:q} > {log:q} 2>&1"
 
 
 rule train:
@@ -42,7 +43,8 @@ rule train:
         config=run_config,
         temperature=lambda w: repr(float(w.temperature)),
     shell:
-        "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
+        MBPHASE_SHELL
+        + "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
         "mbphase run --config /dev/stdin --experiment {wildcards.experiment} "
         "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} --init {wildcards.init} "
         "--seeds {wildcards.first}:{wildcards.stop} --threads {threads} --progress off "
