@@ -118,6 +118,7 @@ def _add_workflow_commands(sub) -> None:
     src.add_argument("--analysis", nargs="+", help="analysis directories (one per experiment)")
     src.add_argument("--tables", nargs="+", help="analysis table files, <table>.parquet, of any experiments (the workflow's Hive layout)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
+    plo.add_argument("--figures", default=None, help='JSON: {"style": "screen" | "paper", "include": {figure: [experiments]}, "titles": {experiment: title}} (the config\'s figures section; the workflow passes it)')
 
 
 def cmd_compile(args) -> int:
@@ -202,10 +203,28 @@ def cmd_plot(args) -> int:
     for path in args.tables or ():
         parts.setdefault(Path(path).stem, []).append(read_table_file(path))
     tables = {name: pd.concat([t for t in frames if len(t)], ignore_index=True) if any(len(t) for t in frames) else frames[0] for name, frames in parts.items()}
-    written = plot_all(tables, args.out_dir)
+    look = _figures_spec(args.figures)
+    written = plot_all(tables, args.out_dir, style=look.get("style", "screen"), include=look.get("include"), titles=look.get("titles"))
     for name, paths in written.items():
         print(f"{name}: {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _figures_spec(text: str | None) -> dict:
+    import json
+
+    from .plots.style import STYLES
+
+    if text is None:
+        return {}
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise ParamError("--figures", text, f"JSON ({exc})") from None
+    if not isinstance(spec, dict) or set(spec) - {"style", "include", "titles"} or spec.get("style", "screen") not in STYLES \
+            or not isinstance(spec.get("include", {}), dict) or not isinstance(spec.get("titles", {}), dict):
+        raise ParamError("--figures", text, f'a JSON object with style ({" | ".join(STYLES)}), include {{figure: [experiments]}} and titles {{experiment: title}}')
+    return spec
 
 
 def cmd_status(args) -> int:

@@ -37,6 +37,8 @@ rule plot:
         "../../envs/mbphase.yaml"
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
+        # the config's figures section and the panel titles
+        figures=figures_spec(),
     shell:
         MBPHASE_SHELL + "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
-        "--out-dir {params.outdir:q} > {log:q} 2>&1"
+        "--out-dir {params.outdir:q} --figures {params.figures:q} > {log:q} 2>&1"

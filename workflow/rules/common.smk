@@ -38,6 +38,7 @@ try:
     )
     from mbphase.pipeline.layout import format_temperature
     from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
+    from mbphase.plots.style import physics_title
     from mbphase.sim.kernels import MODELS, kernel_modules
     from mbphase.pipeline.stale import describe, forcerun_command, table_problems
 except ImportError as exc:
@@ -342,3 +343,18 @@ def run_template(template, experiment):
     """A path template for an `mbphase` command: the experiment filled in,
     the other wildcards left as fields, under the module's prefix."""
     return prefixed(template.replace("{experiment}", experiment))
+
+
+def figures_spec():
+    """The config's figures section for `mbphase plot --figures` (JSON),
+    with each experiment's panel title in physics terms."""
+    titles = {
+        name: physics_title(exp.params(exp.points[0]))
+        for name, exp in EXPERIMENTS.items()
+    }
+    return json.dumps(
+        {**config["figures"], "titles": titles},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+

@@ -397,6 +397,7 @@ def check_config(config: dict) -> dict[str, Experiment]:
             f"key 'experiments': the sweep has {sum(jobs.values())} training jobs (sizes x m values x seeds / seeds_per_job; {listing}); "
             f"allowed: at most {MAX_JOBS} (limit); raise seeds_per_job, or split the sweep into configs run one after the other"
         )
+    _check_figures(config)
     defaults = config.get("defaults", {})
     return {name: _experiment(name, exp, defaults) for name, exp in config["experiments"].items()}
 
@@ -413,3 +414,17 @@ def iter_jobs(experiments: dict[str, Experiment]) -> Iterator[tuple[Experiment, 
         for point in exp.points:
             for first, stop in exp.seed_blocks():
                 yield exp, point, first, stop
+
+
+def _check_figures(config: dict) -> None:
+    """The figures section names figures and experiments that exist."""
+    from mbphase.names import FIGURES
+
+    include = config.get("figures", {}).get("include", {})
+    for figure, names in include.items():
+        if figure not in FIGURES:
+            raise ConfigError(f"key 'figures.include': unknown figure '{figure}'{suggest(figure, FIGURES)}; allowed: {', '.join(FIGURES)}")
+        for name in names:
+            if name not in config["experiments"]:
+                raise ConfigError(f"key 'figures.include.{figure}': unknown experiment '{name}'{suggest(name, config['experiments'])}; "
+                                  f"allowed: {', '.join(config['experiments'])}")

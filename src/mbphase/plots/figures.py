@@ -21,10 +21,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from mbphase import names
 from mbphase.analysis.collapse import add_scaled_x
 from mbphase.analysis.grouping import panel_keys
+from mbphase.plots.style import default_experiments, figure_size, font, is_paper, select, title_of, use_look
 
 FORMATS = names.FIGURE_FORMATS
 DPI = 150
@@ -51,7 +53,7 @@ def save_figure(fig: Figure, path_stem, formats=FORMATS) -> list[Path]:
     for fmt in formats:
         # Append rather than with_suffix: a stem may itself contain dots.
         path = Path(f"{stem}.{fmt}")
-        atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=DPI))
+        atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=DPI if not is_paper() else 300))
         paths.append(path)
         # The first save has laid the figure out; keep those positions for
         # the other formats instead of solving the layout again (it is most
@@ -65,7 +67,7 @@ def _new_figure(n_panels: int, ncols: int = 3, panel_size=(4.2, 3.3), sharey: bo
     ncols = max(1, min(ncols, n_panels))
     nrows = int(np.ceil(n_panels / ncols))
     with sns.axes_style("ticks"):
-        fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
+        fig = Figure(figsize=figure_size(ncols, nrows, panel_size), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey).ravel()
     for ax in axes[n_panels:]:
         ax.set_visible(False)
@@ -77,7 +79,7 @@ def _no_data(path_stem, title: str, reason: str) -> list[Path]:
     fig, (ax,) = _new_figure(1, panel_size=(5.0, 3.0))
     ax.set_axis_off()
     ax.set_title(title)
-    ax.text(0.5, 0.5, f"no data\n{reason}", ha="center", va="center", fontsize=11, transform=ax.transAxes,
+    ax.text(0.5, 0.5, f"no data\n{reason}", ha="center", va="center", fontsize=font(11), transform=ax.transAxes,
             wrap=True)
     return save_figure(fig, path_stem)
 
@@ -90,9 +92,9 @@ def _footnote(fig: Figure, heading: str, lines: list[str]) -> None:
         return
     text = heading + "\n" + "\n".join(f"  {line}" for line in lines)
     height = fig.get_figheight()
-    extra = 0.17 * (len(lines) + 1) + 0.1
+    extra = (0.17 if not is_paper() else 0.13) * (len(lines) + 1) + 0.1
     fig.set_figheight(height + extra)
-    fig.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left")
+    fig.text(0.01, 0.01, text, fontsize=font(7.5), va="bottom", ha="left")
     fig.get_layout_engine().set(rect=(0, extra / (height + extra), 1, height / (height + extra)))
 
 
@@ -129,7 +131,7 @@ def _panels(table: pd.DataFrame, per_fit: bool = False) -> list[tuple[str, pd.Da
     panels = []
     for values, group in table.groupby(keys, dropna=False, sort=True):
         ident = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
-        title = str(ident.get("experiment", ""))
+        title = title_of(ident.get("experiment", ""))
         varying = [k for k in keys if k not in ("experiment", "size_key")
                    and table.loc[table["experiment"] == ident.get("experiment"), k].nunique(dropna=False) > 1]
         if varying:
@@ -166,6 +168,11 @@ def _fmt(value) -> str:
     return str(int(v)) if v == int(v) else f"{v:.3g}"
 
 
+def _one_line(title: str) -> str:
+    """A panel title as one line, for a legend entry."""
+    return title.replace("\n", ", ")
+
+
 def _size_label(size_key, size) -> str:
     return f"{size_key} = {_fmt(size)}"
 
@@ -174,7 +181,12 @@ def _log_axis(axis) -> None:
     """Log scale with plain labels at 1, 2, 5 x 10^k and unlabelled minor
     ticks: the default labels every minor tick when the range is under a
     decade, and they overlap."""
-    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.axes.autoscale_view()
+    low, high = axis.get_view_interval()
+    decades = np.log10(high / low) if low > 0 and high > low else 0.0
+    # 1, 2, 5 x 10^k labels crowd a narrow panel over more than a decade or two
+    subs = (1.0,) if decades > (1.3 if is_paper() else 2.5) else (1.0, 2.0, 5.0)
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(1, 10)))
     axis.set_minor_formatter(ticker.NullFormatter())
@@ -226,7 +238,7 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
         ax.set_xlabel(M_LABEL)
         ax.set_ylabel(PSUCC_LABEL)
         ax.set_title(panel_title)
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=font(8), frameon=False)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
@@ -277,13 +289,13 @@ def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem) -> lis
             text = f"$b$ = {row['b']:.3g} ± {row['b_err']:.2g}\nS = {row['S']:.2f}"
             if np.isfinite(row.get("b_power_law", np.nan)):
                 text += f"\n(power law of $m_c$: {row['b_power_law']:.3g})"
-            ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
+            ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=font(8))
         _set_log(ax, "x")
         ax.set_xlabel(f"scaled mini-batch size $m / {size_key}^{{b}}$")
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel(PSUCC_LABEL)
-        ax.set_title(panel_title, fontsize=10)
-        ax.legend(fontsize=8, frameon=False, loc="lower right")
+        ax.set_title(panel_title, fontsize=font(10))
+        ax.legend(fontsize=font(8), frameon=False, loc="lower right")
     _footnote(fig, "Not drawn:", notes)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
@@ -322,13 +334,13 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
         return _no_data(path_stem, title, f"no experiment has an m_c at {min_sizes} or more sizes")
     finite = finite[finite["experiment"].astype(str).isin(shown)]
     with sns.axes_style("ticks"):
-        fig = Figure(figsize=(11.0, 4.6), layout="constrained")
+        fig = Figure(figsize=figure_size(2, 1, (5.5, 4.6)), layout="constrained")
         ax, axl = fig.subplots(1, 2)
     colours = dict(zip(shown, sns.color_palette("deep", len(shown))))
     for experiment, rows in finite.groupby("experiment", sort=True):
         rows = rows.sort_values("size")
         colour = colours[str(experiment)]
-        label = str(experiment)
+        label = _one_line(title_of(experiment))
         fit = power_law[power_law["experiment"] == experiment] if _has(power_law, ["experiment", "b"]) else None
         if fit is not None and len(fit) == 1 and np.isfinite(fit["b"].iloc[0]):
             a, b, b_err = (float(fit[c].iloc[0]) for c in ("A", "b", "b_err"))
@@ -344,7 +356,7 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
                                  & np.isfinite(local_exponent["b_local"].to_numpy(dtype=float))]
             mid = np.sqrt(loc["size_low"].to_numpy(float) * loc["size_high"].to_numpy(float))
             axl.errorbar(mid, loc["b_local"], yerr=np.nan_to_num(loc["b_local_err"].to_numpy(float)), marker="o",
-                         ms=4, lw=1.0, capsize=2, color=colour, label=str(experiment))
+                         ms=4, lw=1.0, capsize=2, color=colour)
             if fit is not None and len(fit) == 1 and np.isfinite(fit["b"].iloc[0]):
                 axl.axhline(float(fit["b"].iloc[0]), color=colour, lw=0.8, ls="--")
     size_keys = sorted(finite["size_key"].astype(str).unique())
@@ -354,17 +366,21 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel("critical mini-batch size $m_c$ (patterns)")
-    ax.set_title("$m_c$ (dashed: fitted $m_c = A\\,\\mathrm{size}^b$)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("$m_c$ (dashed: fitted $m_c = A\\,\\mathrm{size}^b$)", fontsize=font(10))
+    # one legend for both panels (the colours are the experiments'), below
+    # them (inside a panel it covered the data), ending with the
+    # experiments left out
+    handles, labels = ax.get_legend_handles_labels()
+    if left_out:
+        handles.append(Line2D([], [], alpha=0.0))
+        labels.append(f"not drawn (an m_c at fewer than {min_sizes} sizes): " + ", ".join(left_out))
+    fig.legend(handles, labels, loc="outside lower center", ncols=1, fontsize=font(8), frameon=False)
     _set_log(axl, "x")
     axl.set_xticks(np.sort(finite["size"].unique().astype(float)))
     axl.xaxis.set_minor_formatter(ticker.NullFormatter())
     axl.set_xlabel("size (" + " / ".join(size_keys) + "): geometric mean of the pair")
     axl.set_ylabel("local exponent $b_\\mathrm{loc}$")
-    axl.set_title("local exponents between consecutive sizes (dashed: fitted $b$)", fontsize=10)
-    if axl.has_data():
-        axl.legend(fontsize=8, frameon=False)
-    _footnote(fig, f"Not drawn (an m_c at fewer than {min_sizes} sizes):", _chunks(left_out))
+    axl.set_title("local exponents between consecutive sizes\n(dashed: fitted $b$)", fontsize=font(10))
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
@@ -397,7 +413,7 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
         ax.set_xlabel(M_LABEL)
         ax.set_ylabel("test error (fraction misclassified)")
         ax.set_title(panel_title)
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=font(8), frameon=False)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
@@ -441,8 +457,10 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
                         marker="^", ls="none", ms=5, color=colour)
             if {"n_solved", "n_runs"} <= set(rows.columns):
                 for m, t, k, n in zip(rows["m"], rows["t_median"], rows["n_solved"], rows["n_runs"]):
+                    if is_paper() and k == n:
+                        continue  # on paper only the points where some runs did not solve: the labels collided
                     ax.annotate(f"{int(k)}/{int(n)}", (m, t), xytext=(3, -9), textcoords="offset points",
-                                fontsize=6.5, color=colour)
+                                fontsize=font(6.5), color=colour)
             if _has(critical, ["experiment", "size", "m_c"]):
                 mc = critical[(critical["experiment"] == rows["experiment"].iloc[0])
                               & (critical["size"] == rows["size"].iloc[0])]
@@ -453,11 +471,12 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
         _set_log(ax, "xy")
         ax.set_xlabel(M_LABEL)
         ax.set_ylabel(f"median time to solution ({' / '.join(units)})")
-        ax.set_title(panel_title, fontsize=10)
-        ax.legend(fontsize=8, frameon=False)
+        ax.set_title(panel_title, fontsize=font(10))
+        ax.legend(fontsize=font(8), frameon=False)
     skipped = sorted(set(solve_time["experiment"].astype(str)) - with_median)
     _footnote(fig, "Not drawn (fewer than half the runs solve at every m):", _chunks(skipped))
-    fig.suptitle(title + "; labels: runs solved / runs" + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
+    labels = ("\nlabels: runs solved / runs where some did not solve" if is_paper() else "; labels: runs solved / runs")
+    fig.suptitle(title + labels + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
     return save_figure(fig, path_stem)
 
 
@@ -496,7 +515,7 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
         return _no_data(path_stem, title, "no experiment has an m_c and unsolved runs")
     experiments = sorted(usable["experiment"].astype(str).unique())
     with sns.axes_style("ticks"):
-        fig = Figure(figsize=(13.0, 3.4 * len(experiments)), layout="constrained")
+        fig = Figure(figsize=figure_size(3, len(experiments), (13.0 / 3, 3.4), aspect=0.85), layout="constrained")
         axes = fig.subplots(len(experiments), 3, squeeze=False)
     for r, experiment in enumerate(experiments):
         group = usable[usable["experiment"].astype(str) == experiment]
@@ -523,10 +542,10 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
                 verdict = row["verdict"] or "no verdict"
                 if np.isfinite(row["gap_at_mc"]):
                     verdict += f", gap at $m_c$: {row['gap_at_mc']:.3f} ± {row['gap_at_mc_err']:.3f}"
-        axq.set_title(experiment + (f"\n{verdict}" if verdict else ""), fontsize=9)
+        axq.set_title(title_of(experiment) + (f"\n{verdict}" if verdict else ""), fontsize=font(9))
         axe.set_ylabel("stationary training error\nper pattern (unsolved runs)")
         axe.set_ylim(bottom=0)
-        axe.legend(fontsize=7, frameon=False, loc="best")
+        axe.legend(fontsize=font(7), frameon=False, loc="best")
         # Histograms at the largest size.
         largest = group["size"].max()
         hist = stationary_hist[(stationary_hist["experiment"].astype(str) == experiment)
@@ -547,13 +566,16 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
                 edges = np.append(cell["bin_left"].to_numpy(float), cell["bin_right"].to_numpy(float)[-1:])
                 axh.stairs((cell["count"] / total).to_numpy(float) if total else np.zeros(len(cell)), edges,
                            color=colour, lw=1.8, ls=style,
-                           label=f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
+                           label=f"{x_val:.2f} ({int(total)} runs)" if is_paper() else f"m = {_fmt(m)} ($m/m_c$ = {x_val:.2f}), {int(total)} runs")
             occupied = hist[(hist["count"] > 0) & hist["m"].isin(chosen)]
             if len(occupied):
                 axh.set_xlim(max(occupied["bin_left"].min() - 0.1, -1.02), 1.02)
             size_key = str(group["size_key"].iloc[0])
-            axh.set_title(f"{_size_label(size_key, largest)}: $q_\\mathrm{{late}}$ of the unsolved runs", fontsize=10)
-            axh.legend(fontsize=7, frameon=False, loc="best")
+            what = "unsolved runs" if is_paper() else "$q_\\mathrm{late}$ of the unsolved runs"
+            axh.set_title(f"{_size_label(size_key, largest)}: {what}", fontsize=font(10))
+            # (on paper the entries are m / m_c alone: the full ones were wider than the panel)
+            axh.legend(fontsize=font(7), frameon=False, loc="best", title="$m/m_c$" if is_paper() else None,
+                       title_fontsize=font(7))
         else:
             axh.text(0.5, 0.5, "no unsolved runs near $m_c$", ha="center", va="center", transform=axh.transAxes)
         axh.set_xlabel("stationary overlap $q_\\mathrm{late}$")
@@ -589,7 +611,7 @@ def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_ste
     for experiment, rows in finite.groupby("experiment", sort=True):
         rows = rows.sort_values("size")
         colour = colours[str(experiment)]
-        label = str(experiment)
+        label = _one_line(title_of(experiment))
         if _has(sharpening, ["experiment", "inv_nu", "inv_nu_err", "C"]):
             fit = sharpening[sharpening["experiment"] == experiment]
             if len(fit) and np.isfinite(fit["inv_nu"].iloc[0]):
@@ -611,7 +633,7 @@ def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_ste
         # axis shows a single number.
         ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=np.arange(1, 10)))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=font(8), frameon=False)
     fig.suptitle(title + " (dashed: fitted $w = C\\,\\mathrm{size}^{-1/\\nu}$)")
     return save_figure(fig, path_stem)
 
@@ -642,7 +664,7 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
     show_baseline = _has(metropolis, ["size", "train_size", "temperature", "energy_late"])
     ncols = 2 if show_baseline else 1
     with sns.axes_style("ticks"):
-        fig = Figure(figsize=(5.0 * ncols, 3.8 * len(experiments)), layout="constrained")
+        fig = Figure(figsize=figure_size(ncols, len(experiments), (5.0, 3.8)), layout="constrained")
         axes = fig.subplots(len(experiments), ncols, squeeze=False)
     for r, experiment in enumerate(experiments):
         group = t_eff[t_eff["experiment"].astype(str) == experiment]
@@ -683,7 +705,7 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
                     if np.isfinite(energy):
                         axb.axhline(energy, color=colour, lw=0.6, ls="--", alpha=0.6)
         if notes:
-            ax.text(0.02, 0.02, "\n".join(notes), transform=ax.transAxes, fontsize=7,
+            ax.text(0.02, 0.02, "\n".join(notes), transform=ax.transAxes, fontsize=font(7),
                     va="bottom")
         inside_any = bool(np.isfinite(group["T_eff"].to_numpy(dtype=float)).any())
         if inside_any:
@@ -692,9 +714,9 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
             ax.text(0.5, 0.5, "no m inside the temperature grid", transform=ax.transAxes, ha="center")
         ax.set_xlabel(M_LABEL)
         ax.set_ylabel("effective temperature $T_\\mathrm{eff}$\n(unit: one misclassified training pattern)")
-        ax.set_title(experiment)
+        ax.set_title(title_of(experiment))
         if inside_any:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=font(8), frameon=False)
         if show_baseline:
             axb = axes[r, 1]
             _set_log(axb, "x")
@@ -702,12 +724,13 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
             axb.set_ylabel("stationary training error per pattern")
             axb.set_title("baseline (dashed: greedy energies)")
             if axb.has_data():
-                axb.legend(fontsize=8, frameon=False)
+                axb.legend(fontsize=font(8), frameon=False)
     fig.suptitle(title)
     return save_figure(fig, path_stem)
 
 
-def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
+def plot_all(tables: dict[str, pd.DataFrame], outdir, style: str = "screen", include: dict | None = None,
+             titles: dict | None = None) -> dict[str, list[Path]]:
     """Draw every figure of :data:`FIGURES` from the analysis tables.
 
     Parameters
@@ -718,6 +741,15 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
         empty.
     outdir : path-like
         Directory of the figures, files ``<figure name>.png`` and ``.pdf``.
+    style : "screen" or "paper"
+        :mod:`mbphase.plots.style`.
+    include : dict figure name -> list of experiments, optional
+        The experiments each figure shows (the config's
+        ``figures.include``); a figure not named shows the experiments with
+        something to show in it (:func:`mbphase.plots.style.default_experiments`).
+    titles : dict experiment -> panel title, optional
+        Titles in physics terms (the workflow derives them from the config);
+        without one a panel is titled with the experiment's name.
 
     Returns
     -------
@@ -725,19 +757,28 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
     """
     outdir = Path(outdir)
     empty = pd.DataFrame()
+    include = include or {}
 
-    def get(name):
-        return tables.get(name, empty)
+    def drawn(figure, draw):
+        chosen = include.get(figure)
+        if chosen is None:
+            chosen = default_experiments(figure, tables)
+        if chosen is not None and not chosen:
+            how = "figures.include" if figure in include else "no experiment has something to show in it; figures.include"
+            return _no_data(outdir / figure, FIGURES[figure].description, f"{how} chooses the experiments")
+        chosen_tables = select(tables, chosen)
+        return draw(lambda name: chosen_tables.get(name, empty), outdir / figure)
 
-    return {
-        "fig1_psucc": plot_psucc(get("psucc"), outdir / "fig1_psucc"),
-        "fig2_collapse": plot_collapse(get("psucc"), get("collapse"), outdir / "fig2_collapse"),
-        "fig3_mc_scaling": plot_critical_scaling(get("critical"), get("power_law"), outdir / "fig3_mc_scaling",
-                                                 local_exponent=get("local_exponent")),
-        "fig4_test_error": plot_test_error(get("test_error"), outdir / "fig4_test_error"),
-        "fig5_solve_time": plot_solve_time(get("solve_time"), outdir / "fig5_solve_time", critical=get("critical")),
-        "fig6_overlap_hist": plot_stationary(get("stationary"), get("stationary_hist"), get("order"),
-                                             outdir / "fig6_overlap_hist"),
-        "fig7_t_eff": plot_temperature(get("t_eff"), outdir / "fig7_t_eff", metropolis=get("metropolis_energy")),
-        "fig9_width": plot_width(get("critical"), get("sharpening"), outdir / "fig9_width"),
-    }
+    with use_look(style, titles):
+        return {
+            "fig1_psucc": drawn("fig1_psucc", lambda get, stem: plot_psucc(get("psucc"), stem)),
+            "fig2_collapse": drawn("fig2_collapse", lambda get, stem: plot_collapse(get("psucc"), get("collapse"), stem)),
+            "fig3_mc_scaling": drawn("fig3_mc_scaling", lambda get, stem: plot_critical_scaling(
+                get("critical"), get("power_law"), stem, local_exponent=get("local_exponent"))),
+            "fig4_test_error": drawn("fig4_test_error", lambda get, stem: plot_test_error(get("test_error"), stem)),
+            "fig5_solve_time": drawn("fig5_solve_time", lambda get, stem: plot_solve_time(get("solve_time"), stem, critical=get("critical"))),
+            "fig6_overlap_hist": drawn("fig6_overlap_hist", lambda get, stem: plot_stationary(
+                get("stationary"), get("stationary_hist"), get("order"), stem)),
+            "fig7_t_eff": drawn("fig7_t_eff", lambda get, stem: plot_temperature(get("t_eff"), stem, metropolis=get("metropolis_energy"))),
+            "fig9_width": drawn("fig9_width", lambda get, stem: plot_width(get("critical"), get("sharpening"), stem)),
+        }
