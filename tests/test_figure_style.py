@@ -49,7 +49,14 @@ def test_paper_figures_are_one_or_two_columns_wide_with_readable_fonts(stored_ta
         assert width in (SINGLE_COLUMN_IN, DOUBLE_COLUMN_IN), (name, width)
         small = [(t.get_text()[:30], t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_FONT_PT]
         assert not small, (name, small)
-        renderer = FigureCanvasAgg(fig).get_renderer()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # (positions at the figure's own dpi again, after the 300 dpi save)
+        renderer = canvas.get_renderer()
+        page = fig.bbox
+        ticks = {id(t) for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()}  # (those beyond the axis range are not drawn)
+        cut = [t.get_text()[:30] for t in _texts(fig)
+               if id(t) not in ticks and not (page.x0 - 2 <= t.get_window_extent(renderer).x0 and t.get_window_extent(renderer).x1 <= page.x1 + 2)]
+        assert not cut, (name, "text cut off at the figure's edge", cut)
         for ax in fig.axes:
             if not ax.get_visible():
                 continue

@@ -168,6 +168,20 @@ def _fmt(value) -> str:
     return str(int(v)) if v == int(v) else f"{v:.3g}"
 
 
+def _suptitle(fig: Figure, text: str) -> None:
+    """The figure's title; on paper wrapped to the figure's width (each
+    line at most as many characters as fit at the title's font size)."""
+    if is_paper():
+        import textwrap
+
+        per_line = int(fig.get_figwidth() * 72 / (0.55 * 9))
+        # (never inside $...$: a split formula does not parse)
+        parts = text.split("$")
+        glued = "$".join(p.replace(" ", "\0") if i % 2 else p for i, p in enumerate(parts))
+        text = "\n".join(textwrap.fill(line, per_line, break_on_hyphens=False) for line in glued.split("\n")).replace("\0", " ")
+    fig.suptitle(text)
+
+
 def _one_line(title: str) -> str:
     """A panel title as one line, for a legend entry."""
     return title.replace("\n", ", ")
@@ -239,7 +253,7 @@ def plot_psucc(psucc: pd.DataFrame, path_stem) -> list[Path]:
         ax.set_ylabel(PSUCC_LABEL)
         ax.set_title(panel_title)
         ax.legend(fontsize=font(8), frameon=False)
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return save_figure(fig, path_stem)
 
 
@@ -297,7 +311,7 @@ def plot_collapse(psucc: pd.DataFrame, collapse: pd.DataFrame, path_stem) -> lis
         ax.set_title(panel_title, fontsize=font(10))
         ax.legend(fontsize=font(8), frameon=False, loc="lower right")
     _footnote(fig, "Not drawn:", notes)
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return save_figure(fig, path_stem)
 
 
@@ -381,7 +395,7 @@ def plot_critical_scaling(critical: pd.DataFrame, power_law: pd.DataFrame, path_
     axl.set_xlabel("size (" + " / ".join(size_keys) + "): geometric mean of the pair")
     axl.set_ylabel("local exponent $b_\\mathrm{loc}$")
     axl.set_title("local exponents between consecutive sizes\n(dashed: fitted $b$)", fontsize=font(10))
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return save_figure(fig, path_stem)
 
 
@@ -414,7 +428,7 @@ def plot_test_error(test_error: pd.DataFrame, path_stem) -> list[Path]:
         ax.set_ylabel("test error (fraction misclassified)")
         ax.set_title(panel_title)
         ax.legend(fontsize=font(8), frameon=False)
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return save_figure(fig, path_stem)
 
 
@@ -476,7 +490,7 @@ def plot_solve_time(solve_time: pd.DataFrame, path_stem, critical: pd.DataFrame 
     skipped = sorted(set(solve_time["experiment"].astype(str)) - with_median)
     _footnote(fig, "Not drawn (fewer than half the runs solve at every m):", _chunks(skipped))
     labels = ("\nlabels: runs solved / runs where some did not solve" if is_paper() else "; labels: runs solved / runs")
-    fig.suptitle(title + labels + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
+    _suptitle(fig, title + labels + (", dotted: $m_c$" if _has(critical, ["m_c"]) else ""))
     return save_figure(fig, path_stem)
 
 
@@ -580,7 +594,7 @@ def plot_stationary(stationary: pd.DataFrame, stationary_hist: pd.DataFrame, ord
             axh.text(0.5, 0.5, "no unsolved runs near $m_c$", ha="center", va="center", transform=axh.transAxes)
         axh.set_xlabel("stationary overlap $q_\\mathrm{late}$")
         axh.set_ylabel("fraction of unsolved runs")
-    fig.suptitle(title + " (x axis: m over the size's own $m_c$)")
+    _suptitle(fig, title + " (x axis: m over the size's own $m_c$)")
     return save_figure(fig, path_stem)
 
 
@@ -608,24 +622,29 @@ def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_ste
     experiments = sorted(finite["experiment"].astype(str).unique())
     colours = dict(zip(experiments, sns.color_palette("deep", len(experiments))))
     fig, (ax,) = _new_figure(1, panel_size=(6.5, 4.6))
+    if is_paper():
+        fig.set_figheight(4.4)  # room for the legend below the panel
     for experiment, rows in finite.groupby("experiment", sort=True):
         rows = rows.sort_values("size")
         colour = colours[str(experiment)]
-        label = _one_line(title_of(experiment))
+        # (on paper, one column wide: the title on its own lines)
+        label = title_of(experiment) + "\n" if is_paper() else _one_line(title_of(experiment))
         if _has(sharpening, ["experiment", "inv_nu", "inv_nu_err", "C"]):
             fit = sharpening[sharpening["experiment"] == experiment]
             if len(fit) and np.isfinite(fit["inv_nu"].iloc[0]):
                 inv_nu, err, c = (float(fit[k].iloc[0]) for k in ("inv_nu", "inv_nu_err", "C"))
-                label += f": $1/\\nu$ = {inv_nu:.2f} ± {err:.2f}"
+                label += ("" if is_paper() else ": ") + f"$1/\\nu$ = {inv_nu:.2f} ± {err:.2f}"
                 grid = np.geomspace(rows["size"].min() / 1.1, rows["size"].max() * 1.1, 50)
                 ax.plot(grid, c * grid ** (-inv_nu), color=colour, lw=1.0, ls="--")
         ax.errorbar(rows["size"], rows["width"], yerr=rows["width_err"].to_numpy(float), marker="o", ms=4,
-                    ls="none", capsize=2, color=colour, label=label)
+                    ls="none", capsize=2, color=colour, label=label.rstrip("\n"))
     _set_log(ax, "xy")
-    ax.set_xticks(np.sort(finite["size"].unique().astype(float)))
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    if not is_paper():  # (every size labelled: too crowded one column wide)
+        ax.set_xticks(np.sort(finite["size"].unique().astype(float)))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     size_keys = sorted(finite["size_key"].astype(str).unique())
-    ax.set_xlabel(" / ".join(SIZE_AXIS_LABELS.get(k, f"size {k}") for k in size_keys))
+    names = {"d": "connectivity d", "N": "inputs N"} if is_paper() else SIZE_AXIS_LABELS
+    ax.set_xlabel(" / ".join(names.get(k, f"size {k}") for k in size_keys))
     ax.set_ylabel("width $w$ of the transition in $\\ln m$")
     low, high = ax.get_ylim()
     if high / low < 20:
@@ -633,8 +652,11 @@ def plot_width(critical: pd.DataFrame, sharpening: pd.DataFrame | None, path_ste
         # axis shows a single number.
         ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=np.arange(1, 10)))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.legend(fontsize=font(8), frameon=False)
-    fig.suptitle(title + " (dashed: fitted $w = C\\,\\mathrm{size}^{-1/\\nu}$)")
+    if is_paper():
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=font(8), frameon=False)
+    else:
+        ax.legend(fontsize=font(8), frameon=False)
+    _suptitle(fig, title + ("\n" if is_paper() else " ") + "(dashed: fitted $w = C\\,\\mathrm{size}^{-1/\\nu}$)")
     return save_figure(fig, path_stem)
 
 
@@ -725,7 +747,7 @@ def plot_temperature(t_eff: pd.DataFrame, path_stem, metropolis: pd.DataFrame | 
             axb.set_title("baseline (dashed: greedy energies)")
             if axb.has_data():
                 axb.legend(fontsize=font(8), frameon=False)
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return save_figure(fig, path_stem)
 
 
