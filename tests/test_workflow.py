@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mbphase.names import ANALYSIS_TABLE, FIGURES, RUNS_TABLE, TABLES, TRAJECTORIES_TABLE
+from mbphase.names import ANALYSIS_TABLE, FIGURES, REPORT_TABLES, RUNS_TABLE, TABLES, TRAJECTORIES_TABLE
 from mbphase.pipeline.aggregate import AGGREGATED_COLUMNS, AGGREGATED_TRAJECTORY_COLUMNS
 from mbphase.pipeline.config import load_config
 from mbphase.pipeline.layout import format_temperature
@@ -188,7 +188,7 @@ def test_deleting_a_run_file_reruns_only_that_job_and_what_depends_on_it(tiny_ru
     before = snapshot(root / "results/runs")
     victim.unlink()
     planned = job_counts(snakemake(root, "-n", "--cores", "2").stdout)
-    assert planned == {"train": 1, "aggregate": 1, "analyse": 1, "plot": 1, "all": 1}
+    assert planned == {"train": 1, "aggregate": 1, "analyse": 1, "plot": 1, "report_tables": 1, "all": 1}
     snakemake(root, "--cores", "2")
     after = snapshot(root / "results/runs")
     changed = {k for k in after if after[k] != before.get(k)}
@@ -207,7 +207,7 @@ def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
         planned = job_counts(snakemake(root, "-n", "--cores", "2").stdout)
         sizes = len(config["experiments"]["sd_tree"]["sizes"])
         blocks = -(-config["experiments"]["sd_tree"]["seeds"] // config["experiments"]["sd_tree"]["seeds_per_job"])
-        assert planned == {"train": sizes * blocks, "aggregate": 1, "analyse": 1, "plot": 1, "all": 1}
+        assert planned == {"train": sizes * blocks, "aggregate": 1, "analyse": 1, "plot": 1, "report_tables": 1, "all": 1}
         snakemake(root, "--cores", "2")
         after = snapshot(root / "results/runs")
         assert {k: v for k, v in after.items() if k in before} == before
@@ -281,7 +281,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     counts = job_counts(done.stdout)
     _, experiments = load_config(REPO / "config.yaml")
     n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
-    assert counts == {"compile": 1, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "all": 1}
+    assert counts == {"compile": 1, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "report_tables": 1, "all": 1}
     assert not (root / "results").exists()
 
 
@@ -482,3 +482,39 @@ def test_one_line_loads_exactly_the_runs_of_every_experiment(tiny_run):
         assert list(loaded.columns)[0] == "experiment" and set(loaded["experiment"]) <= set(names)
         assert len(loaded) == sum(len(pd.read_parquet(root / ANALYSIS_TABLE.format(experiment=n, table=table))) for n in names)
         assert len(pd.read_parquet(root / "results/analysis" / table)) == len(loaded)
+
+
+def chromium() -> str | None:
+    """The headless browser of the report test: .ci/run installs it, so in
+    CI (the CI environment variable set) its absence is a failure."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+    if found is None:
+        pytest.skip("chromium is not installed (CI installs it: apt-get install -y chromium)")
+    return found
+
+
+def test_the_report_renders_in_a_browser_with_every_figure_and_table(tiny_run):
+    """results/report.html opened in headless Chromium: the page the
+    report's JavaScript renders lists every figure's section and the tables'
+    (its menu), and the report holds every figure and table file."""
+    browser = chromium()
+    root = tiny_run["root"]
+    snakemake(root, "--report", "results/report.html")
+    for name in REPORT_TABLES:
+        table = pd.read_csv(root / "results/report" / f"{name}.csv")
+        assert len(table) > 0 and list(table.columns)[0] == "experiment", name
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000", "--dump-dom",
+                           (root / "results/report.html").as_uri()], capture_output=True, text=True, timeout=180)
+    dom = done.stdout
+    assert "Snakemake Report" in dom, done.stderr[-2000:]
+    rendered = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)))
+    # (none of the sections is in the page before its JavaScript ran)
+    for figure in FIGURES.values():
+        assert figure.category in rendered, figure.category
+    assert "Tables" in rendered
+    for figure in FIGURES:
+        assert f"{figure}.png" in dom and f"{figure}.pdf" in dom
+    for name in REPORT_TABLES:
+        assert f"{name}.csv" in dom

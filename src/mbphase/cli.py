@@ -11,8 +11,9 @@ The workflow's other steps (each a Snakemake rule):
     mbphase compile --flag results/numba_compiled.json
     mbphase aggregate --spec JSON --runs-template T --trajectories-template T2 \\
         --out-runs runs.parquet --out-trajectories trajectories.parquet
-    mbphase analyse --runs runs.parquet --expected-seeds 64 --out-dir DIR
-    mbphase plot --analysis DIR [DIR ...] --out-dir results/figures
+    mbphase analyse --runs runs.parquet --expected-seeds 64 --out-dir DIR   (or --out-template T)
+    mbphase plot --analysis DIR [DIR ...] --out-dir results/figures       (or --tables FILE ...)
+    mbphase report-tables --tables FILE ... --out-dir results/report
 
 and ``mbphase status --config config.yaml``: the jobs done and missing and the
 current m_c estimates, from the files on disk.
@@ -118,6 +119,9 @@ def _add_workflow_commands(sub) -> None:
     src.add_argument("--analysis", nargs="+", help="analysis directories (one per experiment)")
     src.add_argument("--tables", nargs="+", help="analysis table files, <table>.parquet, of any experiments (the workflow's Hive layout)")
     plo.add_argument("--out-dir", required=True, help="directory of the figures, <figure>.png and .pdf")
+    rep = sub.add_parser("report-tables", help="the report's tables (m_c, b, width, collapse) as CSV, from analysis tables")
+    rep.add_argument("--tables", nargs="+", required=True, help="analysis table files, <table>.parquet, of any experiments")
+    rep.add_argument("--out-dir", required=True, help="directory of the CSV files, <name>.csv (mbphase.names.REPORT_TABLES)")
     plo.add_argument("--figures", default=None, help='JSON: {"style": "screen" | "paper", "include": {figure: [experiments]}, "titles": {experiment: title}} (the config\'s figures section; the workflow passes it)')
 
 
@@ -227,6 +231,31 @@ def _figures_spec(text: str | None) -> dict:
     return spec
 
 
+def cmd_report_tables(args) -> int:
+    import io
+
+    import pandas as pd
+
+    from .analysis.tables import read_table_file
+    from .names import REPORT_TABLES
+    from .pipeline.storage import atomic_write
+
+    parts: dict[str, list] = {}
+    for path in args.tables:
+        if not Path(path).is_file():
+            raise ParamError("--tables", path, "an existing analysis table file <table>.parquet; run `mbphase analyse` first")
+        parts.setdefault(Path(path).stem, []).append(read_table_file(path))
+    for name, (source, columns, _) in REPORT_TABLES.items():
+        frames = [f for f in parts.get(source, []) if len(f)]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+        table = table[[c for c in columns if c in table.columns]]
+        text = io.StringIO()
+        table.to_csv(text, index=False, float_format="%.4g")
+        path = atomic_write(Path(args.out_dir) / f"{name}.csv", lambda fh: fh.write(text.getvalue().encode()))
+        print(f"{name}: {len(table)} rows -> {path}")
+    return 0
+
+
 def cmd_status(args) -> int:
     from .pipeline.status import format_status, sweep_status
 
@@ -310,7 +339,8 @@ def summary_line(runs, size_key: str, seeds: str) -> str:
             f"compute {row['job_wall_time_s']:.3g} s; {row['throughput']:.3g} pattern evaluations/s")
 
 
-COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot, "status": cmd_status}
+COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot, "status": cmd_status,
+            "report-tables": cmd_report_tables}
 
 
 def main(argv=None) -> int:

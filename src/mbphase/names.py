@@ -89,3 +89,20 @@ FIGURES = {
     "fig9_width": FigureName("9. Width of the transition", "width of the transition in log m against size (does it sharpen?)"),
 }
 FIGURE_FORMATS = ("png", "pdf")
+
+# The report's tables: name -> (analysis table, its columns shown, what it
+# holds). Written as CSV (REPORT_TABLE) by `mbphase report-tables`; the
+# Snakemake report shows each as a table, caption in workflow/report/<name>.rst.
+REPORT_TABLE = "results/report/{table}.csv"
+REPORT_TABLES = {
+    "table_m_c": ("critical", ("experiment", "size_key", "size", "temperature", "init", "m_c", "m_c_err", "method", "n_seeds", "reason"),
+                  "m_c per experiment and size"),
+    "table_b": ("power_law", ("experiment", "size_key", "b", "b_err", "A", "n_points", "chi2_per_dof", "reason"),
+                "the exponent b of m_c = A size^b per experiment"),
+    "table_width": ("critical", ("experiment", "size_key", "size", "temperature", "init", "width", "width_err", "width_reason"),
+                    "the width of the transition per experiment and size"),
+    "table_sharpening": ("sharpening", ("experiment", "size_key", "inv_nu", "inv_nu_err", "sharpens", "reason"),
+                         "1/nu of width = C size^(-1/nu) per experiment"),
+    "table_collapse": ("collapse", ("experiment", "size_key", "b", "b_err", "S", "n_sizes", "reason"),
+                       "the finite-size-scaling collapse per experiment: b and its quality S"),
+}

@@ -40,5 +40,29 @@ rule plot:
         # the config's figures section and the panel titles
         figures=figures_spec(),
     shell:
-        MBPHASE_SHELL + "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
-        "--out-dir {params.outdir:q} --figures {params.figures:q} > {log:q} 2>&1"
+        MBPHASE_SHELL
+        + (
+            "MPLBACKEND=Agg mbphase plot --tables {input.tables:q} "
+            "--out-dir {params.outdir:q} --figures {params.figures:q} > {log:q} 2>&1"
+        )
+
+
+# The report's tables (m_c, b, width, collapse) as CSV, from the analysis tables.
+rule report_tables:
+    input:
+        tables=expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES),
+        sources=PLOT_SOURCES,
+    output:
+        **report_table_outputs(),
+    log:
+        "results/logs/report_tables.log",
+    conda:
+        "../../envs/mbphase.yaml"
+    params:
+        outdir=lambda w, output: os.path.dirname(output[0]),
+    shell:
+        MBPHASE_SHELL
+        + (
+            "mbphase report-tables --tables {input.tables:q} "
+            "--out-dir {params.outdir:q} > {log:q} 2>&1"
+        )

@@ -122,10 +122,11 @@ except ConfigError as exc:
 # typed. The interpreter reaches it through the environment, not the
 # command's text: the text is the rule's code, and a change of interpreter
 # path would rerun every job.
+# (set here, not required from the user: no envvars directive)
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    os.environ["MBPHASE_PYTHON"] = "python"
+    os.environ.update(MBPHASE_PYTHON="python")
 else:
-    os.environ["MBPHASE_PYTHON"] = sys.executable
+    os.environ.update(MBPHASE_PYTHON=sys.executable)
 # Every rule's command starts with MBPHASE_SHELL rather than a global
 # shell.prefix, which would also prefix the commands of a host workflow that
 # imports this one as a module. (Snakemake formats commands: braces are
@@ -278,6 +279,7 @@ def all_targets():
         + expand(TRAJECTORIES_TABLE, experiment=EXPERIMENTS)
         + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES)
         + expand(FIGURE, figure=FIGURES, fmt=names.FIGURE_FORMATS)
+        + expand(names.REPORT_TABLE, table=names.REPORT_TABLES)
     )
 
 
@@ -358,3 +360,16 @@ def figures_spec():
         separators=(",", ":"),
     )
 
+
+def report_table_outputs():
+    """The report-tables rule's outputs: each CSV table, declared for the
+    report with its caption, in the category "Tables"."""
+    return {
+        name: report(
+            names.REPORT_TABLE.format(table=name),
+            caption=f"../report/{name}.rst",
+            category="Tables",
+            labels={"table": name},
+        )
+        for name in names.REPORT_TABLES
+    }
