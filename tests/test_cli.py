@@ -258,7 +258,7 @@ def test_version_prints_the_package_and_the_code_version(capsys):
     assert capsys.readouterr().out.strip() == f"mbphase {__version__} (code version {CODE_VERSION})"
 
 
-@pytest.mark.parametrize("command", ["run", "compile", "aggregate", "analyse", "plot", "status"])
+@pytest.mark.parametrize("command", ["run", "compile", "aggregate", "analyse", "plot", "status", "report-tables"])
 def test_help_shows_every_default(command, capsys):
     import argparse
 

@@ -172,6 +172,42 @@ def test_the_report_holds_every_figure(tiny_run):
         assert f"{figure}.png" in names and f"{figure}.pdf" in names
 
 
+def chromium() -> str | None:
+    """The headless browser of the report test: .ci/run installs it, so in
+    CI (the CI environment variable set) its absence is a failure."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+    if found is None:
+        pytest.skip("chromium is not installed (CI installs it: apt-get install -y chromium)")
+    return found
+
+
+def test_the_report_renders_in_a_browser_with_every_figure_and_table(tiny_run):
+    """(Before the tests that change the tiny run's config.) results/report.html opened in headless Chromium: the page the
+    report's JavaScript renders lists every figure's section and the tables'
+    (its menu), and the report holds every figure and table file."""
+    browser = chromium()
+    root = tiny_run["root"]
+    snakemake(root, "--report", "results/report.html")
+    for name in REPORT_TABLES:
+        table = pd.read_csv(root / "results/report" / f"{name}.csv")
+        assert len(table) > 0 and list(table.columns)[0] == "experiment", name
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000", "--dump-dom",
+                           (root / "results/report.html").as_uri()], capture_output=True, text=True, timeout=180)
+    dom = done.stdout
+    assert "Snakemake Report" in dom, done.stderr[-2000:]
+    rendered = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)))
+    # (none of the sections is in the page before its JavaScript ran)
+    for figure in FIGURES.values():
+        assert figure.category in rendered, figure.category
+    assert "Tables" in rendered
+    for figure in FIGURES:
+        assert f"{figure}.png" in dom and f"{figure}.pdf" in dom
+    for name in REPORT_TABLES:
+        assert f"{name}.csv" in dom
+
+
 def test_a_second_run_does_nothing(tiny_run):
     root = tiny_run["root"]
     before = snapshot(root / "results")
@@ -483,38 +519,3 @@ def test_one_line_loads_exactly_the_runs_of_every_experiment(tiny_run):
         assert len(loaded) == sum(len(pd.read_parquet(root / ANALYSIS_TABLE.format(experiment=n, table=table))) for n in names)
         assert len(pd.read_parquet(root / "results/analysis" / table)) == len(loaded)
 
-
-def chromium() -> str | None:
-    """The headless browser of the report test: .ci/run installs it, so in
-    CI (the CI environment variable set) its absence is a failure."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and os.environ.get("CI"):
-        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
-    if found is None:
-        pytest.skip("chromium is not installed (CI installs it: apt-get install -y chromium)")
-    return found
-
-
-def test_the_report_renders_in_a_browser_with_every_figure_and_table(tiny_run):
-    """results/report.html opened in headless Chromium: the page the
-    report's JavaScript renders lists every figure's section and the tables'
-    (its menu), and the report holds every figure and table file."""
-    browser = chromium()
-    root = tiny_run["root"]
-    snakemake(root, "--report", "results/report.html")
-    for name in REPORT_TABLES:
-        table = pd.read_csv(root / "results/report" / f"{name}.csv")
-        assert len(table) > 0 and list(table.columns)[0] == "experiment", name
-    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000", "--dump-dom",
-                           (root / "results/report.html").as_uri()], capture_output=True, text=True, timeout=180)
-    dom = done.stdout
-    assert "Snakemake Report" in dom, done.stderr[-2000:]
-    rendered = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)))
-    # (none of the sections is in the page before its JavaScript ran)
-    for figure in FIGURES.values():
-        assert figure.category in rendered, figure.category
-    assert "Tables" in rendered
-    for figure in FIGURES:
-        assert f"{figure}.png" in dom and f"{figure}.pdf" in dom
-    for name in REPORT_TABLES:
-        assert f"{name}.csv" in dom
