@@ -16,8 +16,10 @@ rule analyse:
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
+        budget_rule=lambda w: EXPERIMENTS[w.experiment].budget_rule,
     shell:
         "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
+        "--budget-rule {params.budget_rule:q} "
         "--out-dir {params.outdir:q} > {log:q} 2>&1"
 
 

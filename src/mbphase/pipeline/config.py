@@ -22,6 +22,7 @@ import jsonschema
 import yaml
 
 from ..names import EXPERIMENT_NAME
+from . import budget
 from ..sim.params import FIELDS, LIMITS, MAX_INT64, MAX_JOBS, ParamError, RunParams, make_params, option_schema, show, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
@@ -190,6 +191,11 @@ def load_schema() -> dict:
     with open(SCHEMA_PATH) as fh:
         schema = yaml.safe_load(fh)
     options = option_schema()
+    # max_sweeps is an integer or a size rule {per_size, exponent}: its
+    # values are checked by mbphase.pipeline.budget (clearer messages than
+    # the schema's for a mapping).
+    options["max_sweeps"] = {"description": options["max_sweeps"]["description"] + "; or a rule {per_size: c, exponent: a}: round(c * size^a)",
+                             "type": ["integer", "object", "string", "number"]}
     schema["definitions"]["options"]["properties"] = options
     schema["definitions"]["experiment"]["properties"] = {**options, **schema["definitions"]["experiment"]["properties"]}
     return schema
@@ -281,8 +287,14 @@ class Experiment:
     mem_mb: int
     runtime: int
 
+    @property
+    def budget_rule(self) -> str:
+        """The greedy budget's rule as the analysis tables record it
+        ('fixed', or 'c * d^a')."""
+        return budget.rule_text(self.options.get("max_sweeps"), self.size_key)
+
     def params(self, point: Point) -> RunParams:
-        values = dict(self.options)
+        values = budget.resolve_options(self.options, point.size)
         values[self.size_key] = point.size
         values["m"] = point.m
         values["temperature"] = point.temperature
@@ -327,6 +339,14 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
                 f"allowed: a train_size outside the m grid, or metropolis_temperatures without {temperature:g}"
             )
         seen.add(point)
+    sweeps = options.get("max_sweeps")
+    if budget.is_rule(sweeps):
+        try:
+            budget.check_rule(sweeps, exp["sizes"], where)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+    elif sweeps is not None and (isinstance(sweeps, bool) or not isinstance(sweeps, int)):
+        raise ConfigError(str(ParamError("max_sweeps", sweeps, budget.ALLOWED, where)))
     result = Experiment(name, options, size_key, tuple(points), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"])
     for point in result.points:  # cross-field rules, for every point, before any work
         try:
