@@ -14,6 +14,7 @@ import pandas as pd
 import numpy as np
 
 from mbphase import names
+from mbphase.analysis.budget import exponent_budget, local_exponent_budget, mc_budget, psucc_budget
 from mbphase.analysis.collapse import collapse_table
 from mbphase.analysis.critical import critical_m, local_exponents, power_law, sharpening
 from mbphase.analysis.order import order_gaps, order_verdict, overlap_curve, stationary_histograms, stationary_table
@@ -158,6 +159,7 @@ def analyse(
         "test_error": test_error_table(runs),
         "t_eff": t_eff,
         "metropolis_energy": metropolis,
+        **budget_tables(runs, n_boot, seed),
     }
     budget = budgets(runs)
     rules = budget_rule_of(runs)
@@ -165,6 +167,24 @@ def analyse(
         rules = {name: budget_rule for name in rules}
     per_size = size_budgets(runs)
     return {name: add_budget(tables[name], budget, per_size, rules) for name in TABLES}
+
+
+def budget_tables(runs: pd.DataFrame, n_boot: int, seed: int) -> dict[str, pd.DataFrame]:
+    """The budget-resolved tables (:mod:`mbphase.analysis.budget`) of the
+    discrete students' runs that stopped at success (the others' t_solve is
+    still the first success, but their P_succ at the budget is the
+    full-budget table's); the bootstrap uses a quarter of the replicates
+    (at least 50) because it runs once per budget."""
+    discrete = runs
+    if "weights" in runs.columns:
+        discrete = runs[runs["weights"].astype(str) == "discrete"]
+    if "temperature" in discrete.columns and "data" in discrete.columns:
+        # the Metropolis baseline of the T_eff analysis has no m grid
+        same = (pd.to_numeric(discrete["m"]) == pd.to_numeric(discrete["train_size"], errors="coerce")).fillna(False)
+        discrete = discrete[~((discrete["data"].astype(str) == "finite").to_numpy() & same.to_numpy(dtype=bool))]
+    mc = mc_budget(discrete, n_boot=max(min(n_boot, 50), n_boot // 4), seed=seed)
+    return {"psucc_budget": psucc_budget(discrete), "mc_budget": mc, "b_budget": exponent_budget(mc),
+            "local_exponent_budget": local_exponent_budget(mc)}
 
 
 def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:

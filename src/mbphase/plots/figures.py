@@ -740,4 +740,64 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
                                              outdir / "fig6_overlap_hist"),
         "fig7_t_eff": plot_temperature(get("t_eff"), outdir / "fig7_t_eff", metropolis=get("metropolis_energy")),
         "fig9_width": plot_width(get("critical"), get("sharpening"), outdir / "fig9_width"),
+        "fig8_mc_budget": plot_mc_budget(get("mc_budget"), get("b_budget"), outdir / "fig8_mc_budget"),
     }
+
+
+def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_stem) -> list[Path]:
+    """Figure 8: m_c(size, t) against the budget t, one curve per size
+    (bootstrap errors; an open marker where m_c has converged, i.e. changed
+    by less than its error over the last factor 2 in t), one panel per
+    experiment; and b(t), the exponent of m_c = A size^b fitted at each t,
+    with its error (scaled by sqrt(chi2/dof) when above 1).
+
+    Parameters
+    ----------
+    mc_budget : DataFrame
+        The ``mc_budget`` table (experiment, size_key, size, t, m_c, m_c_err,
+        converged).
+    b_budget : DataFrame or None
+        The ``b_budget`` table (experiment, t, b, b_err, n_points).
+    path_stem : path-like
+    """
+    title = "Critical mini-batch size against the budget"
+    if not _has(mc_budget, ["experiment", "size", "t", "m_c", "m_c_err"]):
+        return _no_data(path_stem, title, "the mc_budget table is empty (no discrete runs with t_solve)")
+    finite = mc_budget[np.isfinite(mc_budget["m_c"].to_numpy(dtype=float))]
+    if finite.empty:
+        return _no_data(path_stem, title, "no budget t has an m_c at any size (P_succ never crosses 1/2)")
+    panels = _panels(finite)
+    fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
+    for i, (name, group) in enumerate(panels):
+        ax, bx = axes[2 * i], axes[2 * i + 1]
+        sizes = sorted(group["size"].unique())
+        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
+        for colour, size in zip(colours, sizes):
+            rows = group[group["size"] == size].sort_values("t")
+            ax.errorbar(rows["t"], rows["m_c"], yerr=rows["m_c_err"].to_numpy(float), marker="o", ms=3.5, lw=1.0,
+                        capsize=2, color=colour, label=_size_label(rows["size_key"].iloc[0], size))
+            if "converged" in rows.columns:
+                done = rows[rows["converged"].astype(str) == "yes"]
+                ax.plot(done["t"], done["m_c"], ls="none", marker="o", ms=8, mfc="none", color=colour)
+        _set_log(ax, "xy")
+        ax.set_xlabel("budget t (sweeps)")
+        ax.set_ylabel("$m_c$(size, t)")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, ncol=2)
+        bx.set_title(f"{name}: exponent b(t)", fontsize=9)
+        if _has(b_budget, ["experiment", "t", "b", "b_err"]):
+            fits = b_budget[(b_budget["experiment"] == group["experiment"].iloc[0])
+                            & np.isfinite(b_budget["b"].to_numpy(dtype=float))].sort_values("t")
+            if "n_points" in fits.columns:
+                for n_points, rows in fits.groupby("n_points", sort=True):
+                    bx.errorbar(rows["t"], rows["b"], yerr=rows["b_err"].to_numpy(float), marker="s", ms=3.5, ls="none",
+                                capsize=2, label=f"{int(n_points)} sizes")
+            bx.legend(fontsize=7, frameon=False)
+        bx.axhline(1.0, color="0.6", lw=0.8, ls=":")
+        bx.set_xscale("log")
+        _log_axis(bx.xaxis)
+        bx.set_xlabel("budget t (sweeps)")
+        bx.set_ylabel("b(t) in $m_c = A\\,\\mathrm{size}^b$")
+    fig.suptitle(title + " (open circles: converged within the error over the last factor 2 in t; dotted: b = 1)",
+                 fontsize=10)
+    return save_figure(fig, path_stem)
