@@ -71,3 +71,13 @@ def test_tables_record_the_per_size_budget_and_the_rule():
     assert (analyse(runs, n_boot=2)["critical"]["budget_rule"] == "per size").all()
     runs["max_sweeps"] = 100
     assert (analyse(runs, n_boot=2)["psucc"]["budget_rule"] == "fixed").all()
+
+
+def test_train_size_rule_gives_p_alpha_n():
+    config = copy.deepcopy(CONFIG)
+    config["experiments"]["e"].update(data="finite", train_size={"per_size": 30, "exponent": 1}, m=[4, 8])
+    exp = check_config(config)["e"]
+    assert {p.size: exp.params(p).train_size for p in exp.points} == {5: 150, 9: 270, 25: 750}
+    config["experiments"]["e"]["train_size"] = {"per_size": 30, "exponent": -1}
+    with pytest.raises(ConfigError, match="train_size.exponent"):
+        check_config(config)

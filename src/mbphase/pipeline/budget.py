@@ -21,6 +21,11 @@ from typing import Any, Mapping
 from ..sim.params import LIMITS, ParamError, show
 
 RULE_KEYS = ("per_size", "exponent")
+# The options that may be given as a size rule: the sweep budget, and the
+# training-set size of finite data (P = alpha N is {per_size: alpha K,
+# exponent: 1} with size d on a tree, or {per_size: alpha, exponent: 1}
+# with size N).
+RULE_OPTIONS = ("max_sweeps", "train_size")
 ALLOWED = ("an integer (the same budget at every size), or a rule {per_size: c, exponent: a} "
            "meaning round(c * size^a) sweeps, with c > 0 and a >= 0")
 
@@ -30,25 +35,25 @@ def is_rule(value: Any) -> bool:
     return isinstance(value, Mapping)
 
 
-def check_rule(value: Any, sizes, where: str = "") -> None:
+def check_rule(value: Any, sizes, where: str = "", key: str = "max_sweeps") -> None:
     """Raise :class:`ParamError` unless ``value`` is a valid rule at every
     size in ``sizes``: only the keys per_size and exponent, both numbers,
     per_size > 0, exponent >= 0, and round(c * size^a) within max_sweeps'
     limits (at least 1 sweep) at every size."""
     unknown = [k for k in value if k not in RULE_KEYS]
     if unknown:
-        raise ParamError(f"max_sweeps.{unknown[0]}", value[unknown[0]], f"the keys {' and '.join(RULE_KEYS)} only (unknown budget rule); max_sweeps is {ALLOWED}", where)
-    for key in RULE_KEYS:
-        if key not in value:
-            raise ParamError("max_sweeps", dict(value), f"{ALLOWED} (the key '{key}' is missing)", where)
-        number = value[key]
+        raise ParamError(f"{key}.{unknown[0]}", value[unknown[0]], f"the keys {' and '.join(RULE_KEYS)} only (unknown budget rule); {key} is {ALLOWED}", where)
+    for part in RULE_KEYS:
+        if part not in value:
+            raise ParamError(key, dict(value), f"{ALLOWED} (the key '{part}' is missing)", where)
+        number = value[part]
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            raise ParamError(f"max_sweeps.{key}", number, "a finite number", where)
+            raise ParamError(f"{key}.{part}", number, "a finite number", where)
     if value["per_size"] <= 0:
-        raise ParamError("max_sweeps.per_size", value["per_size"], "a number > 0 (the budget at size 1)", where)
+        raise ParamError(f"{key}.per_size", value["per_size"], "a number > 0 (the value at size 1)", where)
     if value["exponent"] < 0:
-        raise ParamError("max_sweeps.exponent", value["exponent"], "a number >= 0 (a budget must not shrink as the size grows)", where)
-    limit = LIMITS["max_sweeps"]
+        raise ParamError(f"{key}.exponent", value["exponent"], "a number >= 0 (a budget must not shrink as the size grows)", where)
+    limit = LIMITS[key]
     for size in sizes:
         try:
             sweeps = resolve(value, size)
@@ -56,8 +61,8 @@ def check_rule(value: Any, sizes, where: str = "") -> None:
             sweeps = math.inf
         if not limit.contains(sweeps):
             raise ParamError(
-                "max_sweeps", dict(value),
-                f"a rule that gives between 1 and {limit.hi} sweeps at every size; at size {size} it gives "
+                key, dict(value),
+                f"a rule that gives between 1 and {limit.hi} at every size; at size {size} it gives "
                 f"round({value['per_size']:g} * {size}^{value['exponent']:g}) = {show(sweeps)}", where,
             )
 
@@ -71,11 +76,12 @@ def resolve(value: Any, size: int) -> int:
 
 
 def resolve_options(options: Mapping[str, Any], size: int) -> dict:
-    """``options`` with a ``max_sweeps`` rule replaced by its integer at
-    ``size`` (the run options of one point)."""
+    """``options`` with every size rule (:data:`RULE_OPTIONS`) replaced by
+    its integer at ``size`` (the run options of one point)."""
     out = dict(options)
-    if is_rule(out.get("max_sweeps")):
-        out["max_sweeps"] = resolve(out["max_sweeps"], size)
+    for key in RULE_OPTIONS:
+        if is_rule(out.get(key)):
+            out[key] = resolve(out[key], size)
     return out
 
 
