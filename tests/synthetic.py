@@ -295,3 +295,30 @@ def budget_runs(
         })
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
+
+
+def hitting_runs(log_tau: Callable[[float], float], sizes=(9, 27, 81, 243), n_seeds: int = 64, budget: float = 1e12,
+                 rng_seed: int = 0, experiment: str = "hitting_committee") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs whose times to solution are exponential with mean
+    exp(log_tau(size)) * (m / m_c)^(-2), m_c = size^1.5, on a grid of m / m_c
+    from 0.6 to 2.5; and the matching ``critical`` table (m_c per size).
+    Runs beyond ``budget`` are censored there."""
+    rng = np.random.default_rng(rng_seed)
+    parts, critical = [], []
+    for size in sizes:
+        m_c = float(size) ** 1.5
+        grid = np.unique(np.round(m_c * np.geomspace(0.6, 2.5, 13)).astype(np.int64))
+        m = np.tile(grid, n_seeds)
+        seed = np.repeat(np.arange(n_seeds), len(grid))
+        n = len(m)
+        t = rng.exponential(np.exp(log_tau(size)) * (m / m_c) ** -2.0)
+        solved = t <= budget
+        parts.append(pd.DataFrame({
+            **_base_columns(experiment, "d", int(size), m, seed),
+            "status": ["ok"] * n,
+            "success": solved,
+            "t_solve": np.where(solved, t, np.nan),
+            "t_run": np.where(solved, np.ceil(t), budget),
+        }))
+        critical.append({"experiment": experiment, "size_key": "d", "size": int(size), "m_c": m_c})
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(critical)

@@ -16,6 +16,7 @@ import numpy as np
 from mbphase import names
 from mbphase.analysis.budget import exponent_budget, local_exponent_budget, mc_budget, psucc_budget
 from mbphase.analysis.collapse import collapse_table
+from mbphase.analysis.hitting import hitting_fit, hitting_time_table
 from mbphase.analysis.critical import critical_m, local_exponents, power_law, sharpening
 from mbphase.analysis.order import order_gaps, order_verdict, overlap_curve, stationary_histograms, stationary_table
 from mbphase.analysis.success import psucc_table
@@ -161,6 +162,8 @@ def analyse(
         "metropolis_energy": metropolis,
         **budget_tables(runs, n_boot, seed),
     }
+    tables["hitting_time"] = hitting_time_table(_grid_runs(runs), critical)
+    tables["hitting_fit"] = hitting_fit(tables["hitting_time"])
     budget = budgets(runs)
     rules = budget_rule_of(runs)
     if budget_rule is not None:
@@ -169,19 +172,27 @@ def analyse(
     return {name: add_budget(tables[name], budget, per_size, rules) for name in TABLES}
 
 
+def _grid_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The discrete students' runs on an m grid: without the continuous
+    students (their t_solve is in SGD steps of a test-error threshold) and
+    without the Metropolis baseline of the T_eff analysis (m = train_size,
+    one point per temperature)."""
+    discrete = runs
+    if "weights" in runs.columns:
+        discrete = runs[runs["weights"].astype(str) == "discrete"]
+    if "train_size" in discrete.columns and "data" in discrete.columns:
+        same = (pd.to_numeric(discrete["m"]) == pd.to_numeric(discrete["train_size"], errors="coerce")).fillna(False)
+        discrete = discrete[~((discrete["data"].astype(str) == "finite").to_numpy() & same.to_numpy(dtype=bool))]
+    return discrete
+
+
 def budget_tables(runs: pd.DataFrame, n_boot: int, seed: int) -> dict[str, pd.DataFrame]:
     """The budget-resolved tables (:mod:`mbphase.analysis.budget`) of the
     discrete students' runs that stopped at success (the others' t_solve is
     still the first success, but their P_succ at the budget is the
     full-budget table's); the bootstrap uses a quarter of the replicates
     (at least 50) because it runs once per budget."""
-    discrete = runs
-    if "weights" in runs.columns:
-        discrete = runs[runs["weights"].astype(str) == "discrete"]
-    if "temperature" in discrete.columns and "data" in discrete.columns:
-        # the Metropolis baseline of the T_eff analysis has no m grid
-        same = (pd.to_numeric(discrete["m"]) == pd.to_numeric(discrete["train_size"], errors="coerce")).fillna(False)
-        discrete = discrete[~((discrete["data"].astype(str) == "finite").to_numpy() & same.to_numpy(dtype=bool))]
+    discrete = _grid_runs(runs)
     mc = mc_budget(discrete, n_boot=max(min(n_boot, 50), n_boot // 4), seed=seed)
     return {"psucc_budget": psucc_budget(discrete), "mc_budget": mc, "b_budget": exponent_budget(mc),
             "local_exponent_budget": local_exponent_budget(mc)}

@@ -741,6 +741,7 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir) -> dict[str, list[Path]]:
         "fig7_t_eff": plot_temperature(get("t_eff"), outdir / "fig7_t_eff", metropolis=get("metropolis_energy")),
         "fig9_width": plot_width(get("critical"), get("sharpening"), outdir / "fig9_width"),
         "fig8_mc_budget": plot_mc_budget(get("mc_budget"), get("b_budget"), outdir / "fig8_mc_budget"),
+        "fig10_hitting_time": plot_hitting_time(get("hitting_time"), get("hitting_fit"), outdir / "fig10_hitting_time"),
     }
 
 
@@ -799,5 +800,81 @@ def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_
         bx.set_xlabel("budget t (sweeps)")
         bx.set_ylabel("b(t) in $m_c = A\\,\\mathrm{size}^b$")
     fig.suptitle(title + " (open circles: converged within the error over the last factor 2 in t; dotted: b = 1)",
+                 fontsize=10)
+    return save_figure(fig, path_stem)
+
+
+def plot_hitting_time(hitting: pd.DataFrame, fits: pd.DataFrame | None, path_stem) -> list[Path]:
+    """Figure 10: the hitting-time landscape. Left: the Kaplan-Meier median
+    time to solution (filled) and the time by which a quarter of the runs
+    solved (open, dashed) against m / m_c, one curve per size, log-log.
+    Right: the median at the cuts m / m_c > 1 of the ``hitting_fit`` table
+    against the size (log y, linear x: a barrier is a straight line), with
+    the fitted barrier (solid) and power law (dashed) and the verdict.
+
+    Parameters
+    ----------
+    hitting : DataFrame
+        The ``hitting_time`` table.
+    fits : DataFrame or None
+        The ``hitting_fit`` table.
+    path_stem : path-like
+    """
+    from mbphase.analysis.hitting import _at_cut
+
+    title = "Hitting-time landscape"
+    if not _has(hitting, ["experiment", "size", "m_over_mc", "tau_50", "tau_25"]):
+        return _no_data(path_stem, title, "the hitting_time table is empty")
+    finite = hitting[np.isfinite(hitting["m_over_mc"].to_numpy(dtype=float))
+                     & (np.isfinite(hitting["tau_50"].to_numpy(dtype=float)) | np.isfinite(hitting["tau_25"].to_numpy(dtype=float)))]
+    if finite.empty:
+        return _no_data(path_stem, title, "no point has both an m_c and a time to solution")
+    panels = _panels(finite)
+    fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
+    for i, (name, group) in enumerate(panels):
+        ax, bx = axes[2 * i], axes[2 * i + 1]
+        sizes = sorted(group["size"].unique())
+        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
+        for colour, size in zip(colours, sizes):
+            rows = group[group["size"] == size].sort_values("m_over_mc")
+            label = _size_label(rows["size_key"].iloc[0], size)
+            ax.plot(rows["m_over_mc"], rows["tau_50"], marker="o", ms=3.5, lw=1.0, color=colour, label=label)
+            ax.plot(rows["m_over_mc"], rows["tau_25"], marker="o", ms=3.5, mfc="none", lw=0.8, ls="--", color=colour)
+        ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        _set_log(ax, "xy")
+        ax.set_xlabel("$m / m_c$ (m_c at the full budget)")
+        ax.set_ylabel("time to solution $\\tau$ (sweeps)")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, ncol=2)
+        bx.set_title(f"{name}: $\\tau$ at fixed $m / m_c$", fontsize=9)
+        experiment = group["experiment"].iloc[0]
+        cuts = fits[(fits["experiment"] == experiment) & (fits["quantile"] == 50)] if _has(fits, ["experiment", "quantile"]) else None
+        if cuts is not None and len(cuts):
+            palette = sns.color_palette("deep", len(cuts))
+            for colour, (_, cut) in zip(palette, cuts.iterrows()):
+                x = float(cut["m_over_mc"])
+                pts = [(s, *_at_cut(g, x, 50)) for s, g in group.groupby("size", sort=True)]
+                pts = [p for p in pts if np.isfinite(p[1])]
+                if not pts:
+                    continue
+                s = np.array([p[0] for p in pts], dtype=float)
+                y = np.array([p[1] for p in pts])
+                err = np.nan_to_num(np.array([p[2] for p in pts]), nan=0.0)
+                label = f"m/m_c = {x:g}: {cut['verdict'] or 'n/a'}"
+                bx.errorbar(s, np.exp(y), yerr=[np.exp(y) - np.exp(y - err), np.exp(y + err) - np.exp(y)], marker="o",
+                            ms=3.5, ls="none", capsize=2, color=colour, label=label)
+                if len(pts) >= 2:
+                    grid = np.linspace(s.min(), s.max(), 50)
+                    cb = np.polyfit(s, y, 1)
+                    cp = np.polyfit(np.log(s), y, 1)
+                    bx.plot(grid, np.exp(np.polyval(cb, grid)), color=colour, lw=0.9)
+                    bx.plot(grid, np.exp(np.polyval(cp, np.log(grid))), color=colour, lw=0.9, ls="--")
+            bx.legend(fontsize=7, frameon=False)
+        bx.set_yscale("log")
+        _log_axis(bx.yaxis)
+        size_key = str(group["size_key"].iloc[0])
+        bx.set_xlabel(SIZE_AXIS_LABELS.get(size_key, f"size {size_key}"))
+        bx.set_ylabel("median $\\tau$ (sweeps)")
+    fig.suptitle(title + " (left: median, dashed: quarter time; right: solid barrier fit, dashed power-law fit)",
                  fontsize=10)
     return save_figure(fig, path_stem)
