@@ -292,6 +292,12 @@ def budget_runs(
             "success": solved,
             "t_solve": np.where(solved, np.ceil(t_solve), np.nan),
             "t_run": np.where(solved, np.ceil(np.where(solved, t_solve, 0)), T).astype(np.int64),
+            # the other observables of the full analysis, as in bernoulli_runs
+            "q": np.where(solved, 1.0, 0.35),
+            "gen_error": np.where(solved, 0.0, 0.2),
+            "gen_error_se": np.where(solved, 0.0, 0.004),
+            "q_late": np.where(solved, np.nan, 0.35),
+            "energy_late": np.where(solved, np.nan, 0.1),
         })
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)

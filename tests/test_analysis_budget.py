@@ -63,3 +63,18 @@ def test_no_transition_at_short_budgets_is_nan_with_a_reason():
     mc = mc_budget(runs, n_boot=10)
     early = mc[mc["t"] == 16].iloc[0]
     assert np.isnan(early["m_c"]) and "no transition" in early["reason"]
+
+
+def test_summary_prints_the_stored_numbers(tmp_path, capsys):
+    from mbphase.analysis import analyse, write_tables
+    from mbphase.analysis.summary import main
+
+    runs = budget_runs(g0=0.3, sizes=(9, 27), n_seeds=16, budget=lambda size: 1000)
+    tables = analyse(runs, n_boot=10)
+    write_tables(tables, tmp_path)
+    assert main([str(tmp_path), "--t", "256"]) == 0
+    out = capsys.readouterr().out
+    row = tables["mc_budget"].query("size == 27 and t == 256").iloc[0]
+    assert f"{row['m_c']:.3g} ± {row['m_c_err']:.2g}" in out
+    b = tables["b_budget"].query("t == 256").iloc[0]
+    assert f"b(t = 256) = {b['b']:.3g} ± {b['b_err']:.2g}" in out
