@@ -143,15 +143,6 @@ def mc_budget(runs: pd.DataFrame, n_boot: int = 200, seed: int = 0, t_min: float
     return table.astype({"converged": str, "convergence_reason": str})
 
 
-def convergence_at_budget(mc: pd.DataFrame) -> pd.DataFrame:
-    """One row per (experiment, size): m_c at the size's own budget and at
-    half of it, and the verdict of :func:`mc_budget` there."""
-    if mc.empty:
-        return mc.copy()
-    at_budget = mc[mc["t"] == mc["budget_size"]]
-    return at_budget.reset_index(drop=True)
-
-
 def exponent_budget(mc: pd.DataFrame) -> pd.DataFrame:
     """b(t): the power law m_c = A size^b fitted at every budget t of the
     grid (sizes whose budget reaches t and that have an m_c there; errors
