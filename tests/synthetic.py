@@ -239,3 +239,92 @@ def order_runs(
     runs["q"] = np.where(solved, 1.0, q)
     runs["energy_late"] = np.where(solved, np.nan, np.clip(0.5 * (1.0 - q), 0.0, 1.0))
     return runs
+
+
+def budget_runs(
+    A: float = 1.0,
+    b: float = 1.5,
+    g0: float = 0.2,
+    g1: float = 0.0,
+    t0: float = 100.0,
+    width: float = 0.1,
+    sizes=(9, 27, 81),
+    budget: Callable[[float], int] = lambda size: 4000,
+    n_seeds: int = 48,
+    rng_seed: int = 0,
+    experiment: str = "budget_committee",
+) -> pd.DataFrame:
+    """Runs whose times to solution give a known m_c(size, t).
+
+    m_c(size, t) = A size^b (t / t0)^(-g(size)) with g(size) = g0 + g1 ln
+    size, so that b(t) = b - g1 ln(t / t0) exactly. Run r at mini-batch m
+    solves at t_solve = t0 exp((ln(A size^b) - ln m + width u_r) / g(size))
+    with u_r standard logistic: P(t_solve <= t) = expit((ln m - ln m_c(t)) /
+    width), a logistic in ln m centred on m_c(t) at every t. A run with
+    t_solve beyond its size's budget did not solve (t_solve NaN, t_run and
+    max_sweeps the budget). g(size) = 0 means m_c does not depend on t:
+    t_solve is then 0 above m_c and never below it.
+    """
+    rng = np.random.default_rng(rng_seed)
+    parts = []
+    for size in sizes:
+        m_c = A * size**b
+        grid = np.unique(np.round(m_c * np.geomspace(0.25, 4.0, 21)).astype(np.int64))
+        m = np.tile(grid, n_seeds)
+        seed = np.repeat(np.arange(n_seeds), len(grid))
+        n = len(m)
+        u = rng.logistic(size=n)
+        g = g0 + g1 * np.log(size)
+        excess = np.log(m_c) - np.log(m) + width * u
+        if g > 0:
+            t_solve = t0 * np.exp(excess / g)
+        else:
+            t_solve = np.where(excess < 0, 0.0, np.inf)
+        T = int(budget(size))
+        solved = t_solve <= T
+        frame = pd.DataFrame({
+            **_base_columns(experiment, "d", int(size), m, seed),
+            "data": ["online"] * n,
+            "train_size": pd.array([pd.NA] * n, dtype="Int64"),
+            "temperature": np.zeros(n),
+            "max_sweeps": np.full(n, T, dtype=np.int64),
+            "status": ["ok"] * n,
+            "success": solved,
+            "t_solve": np.where(solved, np.ceil(t_solve), np.nan),
+            "t_run": np.where(solved, np.ceil(np.where(solved, t_solve, 0)), T).astype(np.int64),
+            # the other observables of the full analysis, as in bernoulli_runs
+            "q": np.where(solved, 1.0, 0.35),
+            "gen_error": np.where(solved, 0.0, 0.2),
+            "gen_error_se": np.where(solved, 0.0, 0.004),
+            "q_late": np.where(solved, np.nan, 0.35),
+            "energy_late": np.where(solved, np.nan, 0.1),
+        })
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
+def hitting_runs(log_tau: Callable[[float], float], sizes=(9, 27, 81, 243), n_seeds: int = 64, budget: float = 1e12,
+                 rng_seed: int = 0, experiment: str = "hitting_committee") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs whose times to solution are exponential with mean
+    exp(log_tau(size)) * (m / m_c)^(-2), m_c = size^1.5, on a grid of m / m_c
+    from 0.6 to 2.5; and the matching ``critical`` table (m_c per size).
+    Runs beyond ``budget`` are censored there."""
+    rng = np.random.default_rng(rng_seed)
+    parts, critical = [], []
+    for size in sizes:
+        m_c = float(size) ** 1.5
+        grid = np.unique(np.round(m_c * np.geomspace(0.6, 2.5, 13)).astype(np.int64))
+        m = np.tile(grid, n_seeds)
+        seed = np.repeat(np.arange(n_seeds), len(grid))
+        n = len(m)
+        t = rng.exponential(np.exp(log_tau(size)) * (m / m_c) ** -2.0)
+        solved = t <= budget
+        parts.append(pd.DataFrame({
+            **_base_columns(experiment, "d", int(size), m, seed),
+            "status": ["ok"] * n,
+            "success": solved,
+            "t_solve": np.where(solved, t, np.nan),
+            "t_run": np.where(solved, np.ceil(t), budget),
+        }))
+        critical.append({"experiment": experiment, "size_key": "d", "size": int(size), "m_c": m_c})
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(critical)

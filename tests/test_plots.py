@@ -65,6 +65,8 @@ FIGURE_CALLS = {
     "stationary": lambda t, stem: plots.plot_stationary(t["stationary"], t["stationary_hist"], t["order"], stem),
     "width": lambda t, stem: plots.plot_width(t["critical"], t["sharpening"], stem),
     "t_eff": lambda t, stem: plots.plot_temperature(t["t_eff"], stem, metropolis=t["metropolis_energy"]),
+    "mc_budget": lambda t, stem: plots.plot_mc_budget(t["mc_budget"], t["b_budget"], stem),
+    "hitting_time": lambda t, stem: plots.plot_hitting_time(t["hitting_time"], t["hitting_fit"], stem),
 }
 
 

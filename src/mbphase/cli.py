@@ -108,6 +108,7 @@ def _add_workflow_commands(sub) -> None:
     ana.add_argument("--allow-incomplete", action="store_true", help="analyse points with fewer runs than --expected-seeds instead of refusing")
     ana.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
     ana.add_argument("--seed", type=int, default=0, help="seed of the bootstraps")
+    ana.add_argument("--budget-rule", default=None, help="the config's sweep-budget rule, recorded in every table ('fixed' or 'c * d^a'; default: what the runs tell)")
 
     sta = sub.add_parser("status", help="per experiment: the jobs done and missing, and the current m_c estimates, from the files on disk")
     sta.add_argument("--config", required=True, help="sweep config (YAML)")
@@ -176,7 +177,7 @@ def cmd_analyse(args) -> int:
 
                 raise AggregationError(f"{message}; rerun the workflow to complete them, or pass --allow-incomplete to analyse them anyway")
             print(f"mbphase: warning: {message}; analysing them anyway (--allow-incomplete)", file=sys.stderr)
-    tables = analyse(runs, n_boot=args.n_boot, seed=args.seed)
+    tables = analyse(runs, n_boot=args.n_boot, seed=args.seed, budget_rule=args.budget_rule)
     paths = write_tables(tables, args.out_dir or args.out_template)
     print(f"{args.runs}: {len(runs)} runs -> {len(paths)} tables in {args.out_dir or args.out_template}")
     return 0

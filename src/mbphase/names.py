@@ -67,6 +67,12 @@ TABLES = {
     "test_error": "mean test error over seeds per (experiment, size, m)",
     "t_eff": "effective temperature T_eff(m) of greedy finite-data runs",
     "metropolis_energy": "Metropolis baseline energy E(T) from both starts, equilibrium flags",
+    "psucc_budget": "P_succ per (experiment, size, m) at every budget t of a log grid, from t_solve <= t",
+    "mc_budget": "m_c(size, t) at every budget t of a log grid, bootstrap errors, and whether it converged (change over the last factor 2 in t within its error)",
+    "b_budget": "b(t): the power law m_c = A size^b fitted at every budget t, errors scaled by sqrt(chi2/dof) when above 1",
+    "local_exponent_budget": "local exponents of m_c between consecutive sizes at every budget t",
+    "hitting_time": "Kaplan-Meier median and quarter time to solution per point, with m / m_c",
+    "hitting_fit": "ln tau at fixed m / m_c against size: barrier (linear in size) vs power law (linear in ln size)",
 }
 
 
@@ -87,6 +93,8 @@ FIGURES = {
     "fig6_overlap_hist": FigureName("6. Order of the transition", "stationary overlap of the unsolved runs against m / m_c, and its histograms near m_c"),
     "fig7_t_eff": FigureName("7. Effective temperature", "effective temperature T_eff against m, and the Metropolis baseline from both starts"),
     "fig9_width": FigureName("9. Width of the transition", "width of the transition in log m against size (does it sharpen?)"),
+    "fig8_mc_budget": FigureName("8. Budget", "m_c against the budget t per size, with convergence, and the exponent b(t)"),
+    "fig10_hitting_time": FigureName("10. Hitting-time landscape", "time to solution against m / m_c per size, and at fixed m / m_c against size (barrier or power law?)"),
 }
 FIGURE_FORMATS = ("png", "pdf")
 

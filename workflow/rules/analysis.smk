@@ -17,9 +17,11 @@ rule analyse:
         # the Hive layout: one tree per table, one partition per experiment
         template=lambda w: run_template(ANALYSIS_TABLE, w.experiment),
         seeds=lambda w: EXPERIMENTS[w.experiment].seeds,
+        budget_rule=lambda w: EXPERIMENTS[w.experiment].budget_rule,
     shell:
         MBPHASE_SHELL
         + "mbphase analyse --runs {input.runs:q} --expected-seeds {params.seeds} "
+        "--budget-rule {params.budget_rule:q} "
         "--out-template {params.template:q} > {log:q} 2>&1"
 
 

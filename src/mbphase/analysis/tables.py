@@ -14,7 +14,9 @@ import pandas as pd
 import numpy as np
 
 from mbphase import names
+from mbphase.analysis.budget import exponent_budget, local_exponent_budget, mc_budget, psucc_budget
 from mbphase.analysis.collapse import collapse_table
+from mbphase.analysis.hitting import hitting_fit, hitting_time_table
 from mbphase.analysis.critical import critical_m, local_exponents, power_law, sharpening
 from mbphase.analysis.order import order_gaps, order_verdict, overlap_curve, stationary_histograms, stationary_table
 from mbphase.analysis.success import psucc_table
@@ -23,10 +25,10 @@ from mbphase.analysis.timing import solve_time_table, test_error_table
 
 # The tables analyse() builds, in this order (declared in mbphase.names).
 # Every table also carries the budget of its runs (columns budget,
-# budget_unit).
+# budget_unit) and the rule that set it (budget_rule).
 TABLES = names.TABLES
 
-BUDGET_COLUMNS = ("budget", "budget_unit")
+BUDGET_COLUMNS = ("budget", "budget_unit", "budget_rule")
 
 
 def budgets(runs: pd.DataFrame) -> dict[str, tuple[float, str]]:
@@ -46,6 +48,10 @@ def budgets(runs: pd.DataFrame) -> dict[str, tuple[float, str]]:
         if weights == {"discrete"} and "max_sweeps" in group.columns:
             values = group["max_sweeps"].dropna().unique()
             value, unit = (float(values[0]), "sweeps") if len(values) == 1 else (np.nan, "unknown")
+            if len(values) > 1 and "size" in group.columns and (group.groupby("size")["max_sweeps"].nunique() == 1).all():
+                # a budget that scales with the size: one value per size
+                # (size_budgets), the rule in budget_rule
+                unit = "sweeps"
         elif weights == {"continuous"}:
             alpha = pd.to_numeric(group["samples_per_weight"], errors="coerce").dropna().unique() \
                 if "samples_per_weight" in group.columns else []
@@ -58,15 +64,46 @@ def budgets(runs: pd.DataFrame) -> dict[str, tuple[float, str]]:
     return out
 
 
-def add_budget(table: pd.DataFrame, budget: dict[str, tuple[float, str]]) -> pd.DataFrame:
-    """``table`` with the columns budget and budget_unit of its experiment
-    (a baseline pooled from several experiments, named 'a+b', gets the
-    first's)."""
+def size_budgets(runs: pd.DataFrame) -> dict[tuple[str, int], float]:
+    """The sweep budget of each (experiment, size) of discrete students
+    whose runs agree on it: with a budget rule (``max_sweeps: {per_size,
+    exponent}``) it differs between the sizes of one experiment."""
+    need = {"experiment", "size", "max_sweeps", "weights"}
+    if runs.empty or not need <= set(runs.columns):
+        return {}
+    discrete = runs[runs["weights"].astype(str) == "discrete"]
+    counts = discrete.groupby(["experiment", "size"])["max_sweeps"].agg(["nunique", "first"])
+    return {(str(e), int(s)): float(row["first"]) for (e, s), row in counts.iterrows() if row["nunique"] == 1}
+
+
+def budget_rule_of(runs: pd.DataFrame) -> dict[str, str]:
+    """The budget rule of each experiment as far as the runs tell it:
+    'fixed' when all its runs share one budget, 'per size' when it differs
+    between sizes (the analysis rule passes the config's rule, 'c * d^a',
+    instead: :func:`analyse`'s ``budget_rule``)."""
+    if runs.empty or "experiment" not in runs.columns or "max_sweeps" not in runs.columns:
+        return {}
+    return {str(e): ("fixed" if g["max_sweeps"].nunique() <= 1 else "per size") for e, g in runs.groupby("experiment")}
+
+
+def add_budget(table: pd.DataFrame, budget: dict[str, tuple[float, str]], per_size: dict | None = None,
+               rules: dict[str, str] | None = None) -> pd.DataFrame:
+    """``table`` with the columns budget, budget_unit and budget_rule of its
+    experiment (a baseline pooled from several experiments, named 'a+b',
+    gets the first's). Where an experiment's budget differs between sizes,
+    a table with a size column gets each size's budget (``per_size``,
+    :func:`size_budgets`), one without gets NaN."""
     out = table.copy()
     names = out["experiment"].astype(str) if "experiment" in out.columns else pd.Series([], dtype=str)
     first = names.str.split("+").str[0]
-    out["budget"] = np.array([budget.get(n, (np.nan, "unknown"))[0] for n in first], dtype=float)
+    values = np.array([budget.get(n, (np.nan, "unknown"))[0] for n in first], dtype=float)
+    if per_size and "size" in out.columns:
+        sizes = pd.to_numeric(out["size"], errors="coerce").to_numpy(dtype=float)
+        own = np.array([per_size.get((n, int(s)), np.nan) if np.isfinite(s) else np.nan for n, s in zip(first, sizes)], dtype=float)
+        values = np.where(np.isfinite(values), values, own)
+    out["budget"] = values
     out["budget_unit"] = pd.Series([budget.get(n, (np.nan, "unknown"))[1] for n in first], index=out.index, dtype=str)
+    out["budget_rule"] = pd.Series([(rules or {}).get(n, "") for n in first], index=out.index, dtype=str)
     return out
 
 
@@ -74,6 +111,7 @@ def analyse(
     runs: pd.DataFrame,
     n_boot: int = 200,
     seed: int = 0,
+    budget_rule: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every analysis table of a run table.
 
@@ -87,12 +125,17 @@ def analyse(
     seed : int
         Seed of all bootstraps; the tables are a deterministic function of
         (runs, n_boot, seed).
+    budget_rule : str, optional
+        The config's budget rule of the experiment(s) in ``runs`` ('fixed'
+        or 'c * d^a', :attr:`mbphase.pipeline.config.Experiment.budget_rule`),
+        recorded in every table's budget_rule column; by default what the
+        runs tell (:func:`budget_rule_of`).
 
     Returns
     -------
     dict name -> DataFrame
         The tables named in :data:`TABLES`, in that order, each with the
-        columns budget and budget_unit. Tables with nothing to report are
+        columns budget, budget_unit and budget_rule. Tables with nothing to report are
         empty but have their columns.
     """
     psucc = psucc_table(runs)
@@ -117,9 +160,42 @@ def analyse(
         "test_error": test_error_table(runs),
         "t_eff": t_eff,
         "metropolis_energy": metropolis,
+        **budget_tables(runs, n_boot, seed),
     }
+    tables["hitting_time"] = hitting_time_table(_grid_runs(runs), critical)
+    tables["hitting_fit"] = hitting_fit(tables["hitting_time"])
     budget = budgets(runs)
-    return {name: add_budget(tables[name], budget) for name in TABLES}
+    rules = budget_rule_of(runs)
+    if budget_rule is not None:
+        rules = {name: budget_rule for name in rules}
+    per_size = size_budgets(runs)
+    return {name: add_budget(tables[name], budget, per_size, rules) for name in TABLES}
+
+
+def _grid_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The discrete students' runs on an m grid: without the continuous
+    students (their t_solve is in SGD steps of a test-error threshold) and
+    without the Metropolis baseline of the T_eff analysis (m = train_size,
+    one point per temperature)."""
+    discrete = runs
+    if "weights" in runs.columns:
+        discrete = runs[runs["weights"].astype(str) == "discrete"]
+    if "train_size" in discrete.columns and "data" in discrete.columns:
+        same = (pd.to_numeric(discrete["m"]) == pd.to_numeric(discrete["train_size"], errors="coerce")).fillna(False)
+        discrete = discrete[~((discrete["data"].astype(str) == "finite").to_numpy() & same.to_numpy(dtype=bool))]
+    return discrete
+
+
+def budget_tables(runs: pd.DataFrame, n_boot: int, seed: int) -> dict[str, pd.DataFrame]:
+    """The budget-resolved tables (:mod:`mbphase.analysis.budget`) of the
+    discrete students' runs that stopped at success (the others' t_solve is
+    still the first success, but their P_succ at the budget is the
+    full-budget table's); the bootstrap uses a quarter of the replicates
+    (at least 50) because it runs once per budget."""
+    discrete = _grid_runs(runs)
+    mc = mc_budget(discrete, n_boot=max(min(n_boot, 50), n_boot // 4), seed=seed)
+    return {"psucc_budget": psucc_budget(discrete), "mc_budget": mc, "b_budget": exponent_budget(mc),
+            "local_exponent_budget": local_exponent_budget(mc)}
 
 
 def write_tables(tables: dict[str, pd.DataFrame], outdir) -> dict[str, Path]:

@@ -28,7 +28,7 @@ def _time_unit(weights) -> str:
     return {"discrete": "sweeps", "continuous": "steps"}.get(str(weights), "sweeps or steps")
 
 
-def kaplan_meier_median(t_event, t_censored, level: float = 0.95) -> tuple[float, float, float, str]:
+def kaplan_meier_median(t_event, t_censored, level: float = 0.95, solved: float = 0.5) -> tuple[float, float, float, str]:
     """Kaplan-Meier median time to solution with a confidence interval.
 
     Parameters
@@ -40,6 +40,10 @@ def kaplan_meier_median(t_event, t_censored, level: float = 0.95) -> tuple[float
     level : float
         Confidence level of the pointwise band of the survival function
         (log-log method) from which the interval is read.
+    solved : float
+        The fraction of runs solved that the time is read at: 0.5 for the
+        median (the default); 0.25 gives the time by which a quarter of
+        the runs solved (defined further below m_c than the median).
 
     Returns
     -------
@@ -72,7 +76,7 @@ def kaplan_meier_median(t_event, t_censored, level: float = 0.95) -> tuple[float
         low_sf, high_sf = band.low.probabilities, band.high.probabilities
 
     def first_at_half(sf) -> float:
-        below = np.nonzero(np.asarray(sf) <= 0.5)[0]
+        below = np.nonzero(np.asarray(sf) <= 1.0 - solved)[0]
         return float(times[below[0]]) if len(below) else np.nan
 
     median = first_at_half(result.sf.probabilities)
@@ -80,7 +84,7 @@ def kaplan_meier_median(t_event, t_censored, level: float = 0.95) -> tuple[float
     high = first_at_half(np.nan_to_num(high_sf, nan=1.0))
     reason = ""
     if not np.isfinite(median):
-        reason = "fewer than half the runs solved"
+        reason = "fewer than half the runs solved" if solved == 0.5 else f"fewer than {solved:g} of the runs solved"
     elif not np.isfinite(high):
         reason = "the upper confidence limit lies beyond the longest run"
     return median, low, high, reason

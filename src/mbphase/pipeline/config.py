@@ -22,6 +22,7 @@ import jsonschema
 import yaml
 
 from ..names import EXPERIMENT_NAME
+from . import budget
 from ..sim.params import FIELDS, LIMITS, MAX_INT64, MAX_JOBS, ParamError, RunParams, make_params, option_schema, show, suggest
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
@@ -190,6 +191,12 @@ def load_schema() -> dict:
     with open(SCHEMA_PATH) as fh:
         schema = yaml.safe_load(fh)
     options = option_schema()
+    # max_sweeps is an integer or a size rule {per_size, exponent}: its
+    # values are checked by mbphase.pipeline.budget (clearer messages than
+    # the schema's for a mapping).
+    for key in budget.RULE_OPTIONS:
+        options[key] = {"description": options[key]["description"] + "; or a rule {per_size: c, exponent: a}: round(c * size^a)",
+                        "type": ["integer", "object", "string", "number", "null"]}
     schema["definitions"]["options"]["properties"] = options
     schema["definitions"]["experiment"]["properties"] = {**options, **schema["definitions"]["experiment"]["properties"]}
     return schema
@@ -281,8 +288,14 @@ class Experiment:
     mem_mb: int
     runtime: int
 
+    @property
+    def budget_rule(self) -> str:
+        """The greedy budget's rule as the analysis tables record it
+        ('fixed', or 'c * d^a')."""
+        return budget.rule_text(self.options.get("max_sweeps"), self.size_key)
+
     def params(self, point: Point) -> RunParams:
-        values = dict(self.options)
+        values = budget.resolve_options(self.options, point.size)
         values[self.size_key] = point.size
         values["m"] = point.m
         values["temperature"] = point.temperature
@@ -317,7 +330,7 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
         if temps:
             # every Metropolis point from both ends: random and teacher
             # weights; it is equilibrated if the two late energies agree
-            points += [Point(int(size), int(options["train_size"]), float(t), start) for t in temps for start in ("random", "teacher")]
+            points += [Point(int(size), int(budget.resolve(options["train_size"], size)), float(t), start) for t in temps for start in ("random", "teacher")]
     seen = set()
     for point in points:
         if point in seen:  # two points, one run file: only the Metropolis baseline can collide with the grid
@@ -327,6 +340,15 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
                 f"allowed: a train_size outside the m grid, or metropolis_temperatures without {temperature:g}"
             )
         seen.add(point)
+    for key in budget.RULE_OPTIONS:
+        value = options.get(key)
+        if budget.is_rule(value):
+            try:
+                budget.check_rule(value, exp["sizes"], where, key)
+            except ParamError as exc:
+                raise ConfigError(str(exc)) from None
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(str(ParamError(key, value, budget.ALLOWED.replace(" sweeps", ""), where)))
     result = Experiment(name, options, size_key, tuple(points), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"])
     for point in result.points:  # cross-field rules, for every point, before any work
         try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..sim.params import FIELDS, make_params
+from .budget import resolve_options
 
 # The parameter columns of a run row (every RunParams field, N filled in).
 PARAM_KEYS = tuple(FIELDS)
@@ -29,7 +30,7 @@ PARAM_KEYS = tuple(FIELDS)
 def expected_params(options: Mapping[str, Any], size_key: str, size: int, m: int, temperature: float, init: str = "random") -> dict:
     """The parameters a run of this point stores, from an experiment's
     options (:attr:`mbphase.pipeline.config.Experiment.options`)."""
-    values = dict(options)
+    values = resolve_options(options, int(size))
     values[size_key] = int(size)
     values["m"] = int(m)
     values["temperature"] = float(temperature)

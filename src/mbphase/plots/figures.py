@@ -803,4 +803,142 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir, style: str = "screen", inc
                 get("stationary"), get("stationary_hist"), get("order"), stem)),
             "fig7_t_eff": drawn("fig7_t_eff", lambda get, stem: plot_temperature(get("t_eff"), stem, metropolis=get("metropolis_energy"))),
             "fig9_width": drawn("fig9_width", lambda get, stem: plot_width(get("critical"), get("sharpening"), stem)),
+            "fig8_mc_budget": drawn("fig8_mc_budget", lambda get, stem: plot_mc_budget(get("mc_budget"), get("b_budget"), stem)),
+            "fig10_hitting_time": drawn("fig10_hitting_time", lambda get, stem: plot_hitting_time(
+                get("hitting_time"), get("hitting_fit"), stem)),
         }
+
+
+def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_stem) -> list[Path]:
+    """Figure 8: m_c(size, t) against the budget t, one curve per size
+    (bootstrap errors; an open marker where m_c has converged, i.e. changed
+    by less than its error over the last factor 2 in t), one panel per
+    experiment; and b(t), the exponent of m_c = A size^b fitted at each t,
+    with its error (scaled by sqrt(chi2/dof) when above 1).
+
+    Parameters
+    ----------
+    mc_budget : DataFrame
+        The ``mc_budget`` table (experiment, size_key, size, t, m_c, m_c_err,
+        converged).
+    b_budget : DataFrame or None
+        The ``b_budget`` table (experiment, t, b, b_err, n_points).
+    path_stem : path-like
+    """
+    title = "Critical mini-batch size against the budget"
+    if not _has(mc_budget, ["experiment", "size", "t", "m_c", "m_c_err"]):
+        return _no_data(path_stem, title, "the mc_budget table is empty (no discrete runs with t_solve)")
+    finite = mc_budget[np.isfinite(mc_budget["m_c"].to_numpy(dtype=float))]
+    if finite.empty:
+        return _no_data(path_stem, title, "no budget t has an m_c at any size (P_succ never crosses 1/2)")
+    panels = _panels(finite)
+    fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
+    for i, (name, group) in enumerate(panels):
+        ax, bx = axes[2 * i], axes[2 * i + 1]
+        sizes = sorted(group["size"].unique())
+        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
+        for colour, size in zip(colours, sizes):
+            rows = group[group["size"] == size].sort_values("t")
+            ax.errorbar(rows["t"], rows["m_c"], yerr=rows["m_c_err"].to_numpy(float), marker="o", ms=3.5, lw=1.0,
+                        capsize=2, color=colour, label=_size_label(rows["size_key"].iloc[0], size))
+            if "converged" in rows.columns:
+                done = rows[rows["converged"].astype(str) == "yes"]
+                ax.plot(done["t"], done["m_c"], ls="none", marker="o", ms=8, mfc="none", color=colour)
+        _set_log(ax, "xy")
+        ax.set_xlabel("budget t (sweeps)")
+        ax.set_ylabel("$m_c$(size, t)")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, ncol=2)
+        bx.set_title(f"{name}: exponent b(t)", fontsize=9)
+        if _has(b_budget, ["experiment", "t", "b", "b_err"]):
+            fits = b_budget[(b_budget["experiment"] == group["experiment"].iloc[0])
+                            & np.isfinite(b_budget["b"].to_numpy(dtype=float))].sort_values("t")
+            if "n_points" in fits.columns:
+                for n_points, rows in fits.groupby("n_points", sort=True):
+                    bx.errorbar(rows["t"], rows["b"], yerr=rows["b_err"].to_numpy(float), marker="s", ms=3.5, ls="none",
+                                capsize=2, label=f"{int(n_points)} sizes")
+            bx.legend(fontsize=7, frameon=False)
+        bx.axhline(1.0, color="0.6", lw=0.8, ls=":")
+        bx.set_xscale("log")
+        _log_axis(bx.xaxis)
+        bx.set_xlabel("budget t (sweeps)")
+        bx.set_ylabel("b(t) in $m_c = A\\,\\mathrm{size}^b$")
+    fig.suptitle(title + " (open circles: converged within the error over the last factor 2 in t; dotted: b = 1)",
+                 fontsize=10)
+    return save_figure(fig, path_stem)
+
+
+def plot_hitting_time(hitting: pd.DataFrame, fits: pd.DataFrame | None, path_stem) -> list[Path]:
+    """Figure 10: the hitting-time landscape. Left: the Kaplan-Meier median
+    time to solution (filled) and the time by which a quarter of the runs
+    solved (open, dashed) against m / m_c, one curve per size, log-log.
+    Right: the median at the cuts m / m_c > 1 of the ``hitting_fit`` table
+    against the size (log y, linear x: a barrier is a straight line), with
+    the fitted barrier (solid) and power law (dashed) and the verdict.
+
+    Parameters
+    ----------
+    hitting : DataFrame
+        The ``hitting_time`` table.
+    fits : DataFrame or None
+        The ``hitting_fit`` table.
+    path_stem : path-like
+    """
+    from mbphase.analysis.hitting import _at_cut
+
+    title = "Hitting-time landscape"
+    if not _has(hitting, ["experiment", "size", "m_over_mc", "tau_50", "tau_25"]):
+        return _no_data(path_stem, title, "the hitting_time table is empty")
+    finite = hitting[np.isfinite(hitting["m_over_mc"].to_numpy(dtype=float))
+                     & (np.isfinite(hitting["tau_50"].to_numpy(dtype=float)) | np.isfinite(hitting["tau_25"].to_numpy(dtype=float)))]
+    if finite.empty:
+        return _no_data(path_stem, title, "no point has both an m_c and a time to solution")
+    panels = _panels(finite)
+    fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
+    for i, (name, group) in enumerate(panels):
+        ax, bx = axes[2 * i], axes[2 * i + 1]
+        sizes = sorted(group["size"].unique())
+        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
+        for colour, size in zip(colours, sizes):
+            rows = group[group["size"] == size].sort_values("m_over_mc")
+            label = _size_label(rows["size_key"].iloc[0], size)
+            ax.plot(rows["m_over_mc"], rows["tau_50"], marker="o", ms=3.5, lw=1.0, color=colour, label=label)
+            ax.plot(rows["m_over_mc"], rows["tau_25"], marker="o", ms=3.5, mfc="none", lw=0.8, ls="--", color=colour)
+        ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        _set_log(ax, "xy")
+        ax.set_xlabel("$m / m_c$ (m_c at the full budget)")
+        ax.set_ylabel("time to solution $\\tau$ (sweeps)")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, ncol=2)
+        bx.set_title(f"{name}: $\\tau$ at fixed $m / m_c$", fontsize=9)
+        experiment = group["experiment"].iloc[0]
+        cuts = fits[(fits["experiment"] == experiment) & (fits["quantile"] == 50)] if _has(fits, ["experiment", "quantile"]) else None
+        if cuts is not None and len(cuts):
+            palette = sns.color_palette("deep", len(cuts))
+            for colour, (_, cut) in zip(palette, cuts.iterrows()):
+                x = float(cut["m_over_mc"])
+                pts = [(s, *_at_cut(g, x, 50)) for s, g in group.groupby("size", sort=True)]
+                pts = [p for p in pts if np.isfinite(p[1])]
+                if not pts:
+                    continue
+                s = np.array([p[0] for p in pts], dtype=float)
+                y = np.array([p[1] for p in pts])
+                err = np.nan_to_num(np.array([p[2] for p in pts]), nan=0.0)
+                label = f"m/m_c = {x:g}: {cut['verdict'] or 'n/a'}"
+                bx.errorbar(s, np.exp(y), yerr=[np.exp(y) - np.exp(y - err), np.exp(y + err) - np.exp(y)], marker="o",
+                            ms=3.5, ls="none", capsize=2, color=colour, label=label)
+                if len(pts) >= 2:
+                    grid = np.linspace(s.min(), s.max(), 50)
+                    cb = np.polyfit(s, y, 1)
+                    cp = np.polyfit(np.log(s), y, 1)
+                    bx.plot(grid, np.exp(np.polyval(cb, grid)), color=colour, lw=0.9)
+                    bx.plot(grid, np.exp(np.polyval(cp, np.log(grid))), color=colour, lw=0.9, ls="--")
+            bx.legend(fontsize=7, frameon=False)
+        bx.set_yscale("log")
+        _log_axis(bx.yaxis)
+        size_key = str(group["size_key"].iloc[0])
+        bx.set_xlabel(SIZE_AXIS_LABELS.get(size_key, f"size {size_key}"))
+        bx.set_ylabel("median $\\tau$ (sweeps)")
+    fig.suptitle(title + " (left: median, dashed: quarter time; right: solid barrier fit, dashed power-law fit)",
+                 fontsize=10)
+    return save_figure(fig, path_stem)
