@@ -847,9 +847,9 @@ def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_
         _set_log(ax, "xy")
         ax.set_xlabel("budget t (sweeps)")
         ax.set_ylabel("$m_c$(size, t)")
-        ax.set_title(name, fontsize=9)
-        ax.legend(fontsize=7, frameon=False, ncol=2)
-        bx.set_title(f"{name}: exponent b(t)", fontsize=9)
+        ax.set_title(name, fontsize=font(9))
+        ax.legend(fontsize=font(7), frameon=False, ncol=2)
+        bx.set_title("exponent b(t)", fontsize=font(9))
         if _has(b_budget, ["experiment", "t", "b", "b_err"]):
             fits = b_budget[(b_budget["experiment"] == group["experiment"].iloc[0])
                             & np.isfinite(b_budget["b"].to_numpy(dtype=float))].sort_values("t")
@@ -857,14 +857,13 @@ def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_
                 for n_points, rows in fits.groupby("n_points", sort=True):
                     bx.errorbar(rows["t"], rows["b"], yerr=rows["b_err"].to_numpy(float), marker="s", ms=3.5, ls="none",
                                 capsize=2, label=f"{int(n_points)} sizes")
-            bx.legend(fontsize=7, frameon=False)
+            bx.legend(fontsize=font(7), frameon=False)
         bx.axhline(1.0, color="0.6", lw=0.8, ls=":")
         bx.set_xscale("log")
         _log_axis(bx.xaxis)
         bx.set_xlabel("budget t (sweeps)")
         bx.set_ylabel("b(t) in $m_c = A\\,\\mathrm{size}^b$")
-    fig.suptitle(title + " (open circles: converged within the error over the last factor 2 in t; dotted: b = 1)",
-                 fontsize=10)
+    _suptitle(fig, title + " (open circles: converged within the error over the last factor 2 in t; dotted: b = 1)")
     return save_figure(fig, path_stem)
 
 
@@ -908,9 +907,9 @@ def plot_hitting_time(hitting: pd.DataFrame, fits: pd.DataFrame | None, path_ste
         _set_log(ax, "xy")
         ax.set_xlabel("$m / m_c$ (m_c at the full budget)")
         ax.set_ylabel("time to solution $\\tau$ (sweeps)")
-        ax.set_title(name, fontsize=9)
-        ax.legend(fontsize=7, frameon=False, ncol=2)
-        bx.set_title(f"{name}: $\\tau$ at fixed $m / m_c$", fontsize=9)
+        ax.set_title(name, fontsize=font(9))
+        ax.legend(fontsize=font(7), frameon=False, ncol=2)
+        bx.set_title("$\\tau$ at fixed $m / m_c$", fontsize=font(9))
         experiment = group["experiment"].iloc[0]
         cuts = fits[(fits["experiment"] == experiment) & (fits["quantile"] == 50)] if _has(fits, ["experiment", "quantile"]) else None
         if cuts is not None and len(cuts):
@@ -933,12 +932,11 @@ def plot_hitting_time(hitting: pd.DataFrame, fits: pd.DataFrame | None, path_ste
                     cp = np.polyfit(np.log(s), y, 1)
                     bx.plot(grid, np.exp(np.polyval(cb, grid)), color=colour, lw=0.9)
                     bx.plot(grid, np.exp(np.polyval(cp, np.log(grid))), color=colour, lw=0.9, ls="--")
-            bx.legend(fontsize=7, frameon=False)
+            bx.legend(fontsize=font(7), frameon=False)
         bx.set_yscale("log")
         _log_axis(bx.yaxis)
         size_key = str(group["size_key"].iloc[0])
         bx.set_xlabel(SIZE_AXIS_LABELS.get(size_key, f"size {size_key}"))
         bx.set_ylabel("median $\\tau$ (sweeps)")
-    fig.suptitle(title + " (left: median, dashed: quarter time; right: solid barrier fit, dashed power-law fit)",
-                 fontsize=10)
+    _suptitle(fig, title + " (left: median, dashed: quarter time; right: solid barrier fit, dashed power-law fit)")
     return save_figure(fig, path_stem)
