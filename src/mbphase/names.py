@@ -80,3 +80,10 @@ FIGURES = {
     "fig9_width": FigureName("9. Width of the transition", "width of the transition in log m against size (does it sharpen?)"),
 }
 FIGURE_FORMATS = ("png", "pdf")
+
+# Adaptive m grids (experiments with an `adaptive` block): per size, the
+# start plan (bracket and first m values) and the decision after each round
+# (m_c so far and the m values of the next round), small JSON files written
+# by the checkpoints of workflow/rules/adaptive.smk.
+ADAPTIVE_START = "results/adaptive/{experiment}/size{size}/start.json"
+ADAPTIVE_ROUND = "results/adaptive/{experiment}/size{size}/round{round}.json"
