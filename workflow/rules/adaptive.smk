@@ -115,6 +115,8 @@ checkpoint adaptive_start:
         ADAPTIVE_START,
     log:
         "results/logs/adaptive/{experiment}/size{size}/start.log",
+    benchmark:
+        "results/benchmarks/adaptive/{experiment}/size{size}/start.tsv"
     conda:
         "../../envs/mbphase.yaml"
     params:
@@ -133,6 +135,8 @@ checkpoint adaptive_round:
         ADAPTIVE_ROUND,
     log:
         "results/logs/adaptive/{experiment}/size{size}/round{round}.log",
+    benchmark:
+        "results/benchmarks/adaptive/{experiment}/size{size}/round{round}.tsv"
     wildcard_constraints:
         round=r"\d+",
     conda:

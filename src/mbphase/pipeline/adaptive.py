@@ -101,7 +101,7 @@ class Settings:
 
 def lattice_between(lo: float, hi: float, step: float) -> list[int]:
     """The lattice integers m = round((1 + step)^j), j >= 0, with
-    lo <= m <= hi, increasing. Below 1/step every integer is on it."""
+    lo <= m <= hi, increasing. Below about 1/step every integer is on it."""
     if hi < 1 or hi < lo:
         return []
     q = math.log1p(step)
