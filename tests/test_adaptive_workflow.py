@@ -9,6 +9,7 @@ stops naming the experiment and the size, with no table written."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -99,7 +100,7 @@ def test_two_clean_runs_give_identical_tables(clean_run, tmp_path):
     assert adaptive_files(other) == adaptive_files(clean_run)
 
 
-def test_a_round_interrupted_midway_resumes(clean_run, tmp_path):
+def test_a_round_killed_midway_resumes(clean_run, tmp_path):
     root = make_workflow(tmp_path / "wf", CONFIG)
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", CRITICAL], cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -109,10 +110,10 @@ def test_a_round_interrupted_midway_resumes(clean_run, tmp_path):
     # part way into round 1: a round-0 decision is written and training runs
     first = root / ADAPTIVE_ROUND.format(experiment=EXP, size=SIZES[0], round=0)
     wait_for(lambda: first.exists() and train_job_pids(proc.pid), timeout=600)
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=120)
+    os.killpg(proc.pid, signal.SIGKILL)  # a crash, in the middle of a training job
+    proc.wait(timeout=60)
     reader.join(timeout=10)
-    assert proc.returncode != 0, "".join(lines)
+    snakemake(root, "--unlock")
     assert not (root / CRITICAL).exists() and not (root / RUNS).exists()
     kept = {p: p.stat().st_mtime_ns for p in (root / "results" / "runs").rglob("*.parquet")}
     assert kept and not any(p.name.startswith(".") for p in kept)

@@ -7,6 +7,8 @@
 
 from dataclasses import replace as _replace
 
+from snakemake.exceptions import IncompleteCheckpointException
+
 from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
 
 
@@ -32,30 +34,67 @@ def adaptive_final(experiment, size):
         r += 1
 
 
-def resolved(experiment):
+def adaptive_finals(experiment, sizes):
+    """The last decisions of some sizes. The sizes advance side by side:
+    while any is unfinished, one IncompleteCheckpointException names the
+    pending checkpoint of every unfinished size (raising at the first would
+    run the sizes one after the other)."""
+    finals, pending = {}, []
+    for size in sizes:
+        try:
+            finals[size] = adaptive_final(experiment, size)
+        except IncompleteCheckpointException as exc:
+            pending.append(exc)
+    _raise_pending(pending)
+    return finals
+
+
+def _raise_pending(pending):
+    """One IncompleteCheckpointException for several pending checkpoints."""
+    if pending:
+        targets = [t for e in pending for t in ([e.targetfile] if isinstance(e.targetfile, str) else e.targetfile)]
+        raise IncompleteCheckpointException(pending[0].rule, [str(t) for t in targets])
+
+
+def resolved(experiment, in_params=False):
     """An experiment with its points: an adaptive one's are those of every
-    round of every size (the checkpoints must have run: call from input
-    functions only)."""
+    round of every size (from input functions, or from params with
+    in_params=True: Snakemake accepts a pending checkpoint there only if it
+    is one file of the job's input)."""
     exp = EXPERIMENTS[experiment]
     if exp.adaptive is None:
         return exp
     grid = exp.adaptive
-    points = [grid.point(size, m) for size in grid.sizes for m in adaptive_final(experiment, size)["points"]]
+    try:
+        finals = adaptive_finals(experiment, grid.sizes)
+    except IncompleteCheckpointException as exc:
+        if in_params and not isinstance(exc.targetfile, str):
+            raise IncompleteCheckpointException(exc.rule, str(exc.targetfile[0]))
+        raise
+    points = [grid.point(size, m) for size in grid.sizes for m in finals[size]["points"]]
     return _replace(exp, points=tuple(points))
 
 
 def adaptive_targets(wildcards):
     """The run and trajectory files of every adaptive experiment (targets of
     `all`, like the fixed grids' ones)."""
-    return [
-        template.format(**run_wildcards(exp, point, first, stop))
-        for name in EXPERIMENTS
-        if EXPERIMENTS[name].adaptive is not None
-        for exp in [resolved(name)]
-        for point in exp.points
-        for first, stop in exp.seed_blocks()
-        for template in (RUN_FILE, TRAJECTORY_FILE)
-    ]
+    files, pending = [], []
+    for name in EXPERIMENTS:
+        if EXPERIMENTS[name].adaptive is None:
+            continue
+        try:
+            exp = resolved(name)
+        except IncompleteCheckpointException as exc:
+            pending.append(exc)
+            continue
+        files += [
+            template.format(**run_wildcards(exp, point, first, stop))
+            for point in exp.points
+            for first, stop in exp.seed_blocks()
+            for template in (RUN_FILE, TRAJECTORY_FILE)
+        ]
+    _raise_pending(pending)
+    return files
 
 
 def _start_inputs(wildcards):
@@ -63,11 +102,9 @@ def _start_inputs(wildcards):
     grid = EXPERIMENTS[wildcards.experiment].adaptive
     if not grid.settings.predict:
         return []
-    return [
-        ADAPTIVE_ROUND.format(experiment=wildcards.experiment, size=s, round=adaptive_final(wildcards.experiment, s)["round"])
-        for s in grid.sizes
-        if s < int(wildcards.size)
-    ]
+    smaller = [s for s in grid.sizes if s < int(wildcards.size)]
+    finals = adaptive_finals(wildcards.experiment, smaller)
+    return [ADAPTIVE_ROUND.format(experiment=wildcards.experiment, size=s, round=finals[s]["round"]) for s in smaller]
 
 
 def _round_state(wildcards):

@@ -298,7 +298,7 @@ def run_config(wildcards):
 
 def aggregate_spec(wildcards):
     """What `mbphase aggregate` must find for one experiment (JSON)."""
-    exp = resolved(wildcards.experiment)
+    exp = resolved(wildcards.experiment, in_params=True)
     spec = {
         "experiment": exp.name,
         "seeds": exp.seeds,
