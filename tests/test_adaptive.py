@@ -212,3 +212,24 @@ def test_a_bad_adaptive_block_is_refused_at_parse_time(name):
         check_config(config)
     for text in needed:
         assert text in str(err.value), (name, str(err.value))
+
+
+def test_status_lists_the_points_placed_so_far(tmp_path):
+    import json
+
+    from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START, RUN_FILE
+    from mbphase.pipeline.status import format_status, sweep_status
+
+    experiments = check_config(copy.deepcopy(GOOD))
+    start = tmp_path / ADAPTIVE_START.format(experiment="ad", size=5)
+    start.parent.mkdir(parents=True)
+    start.write_text(json.dumps({"size": 5, "bracket": [4, 64], "points": [4, 16, 64]}))
+    (tmp_path / ADAPTIVE_ROUND.format(experiment="ad", size=5, round=0)).write_text(
+        json.dumps({"size": 5, "points": [4, 16, 64], "next": [8, 11], "status": "continue", "message": ""}))
+    done = tmp_path / RUN_FILE.format(experiment="ad", size=5, m=4, temperature="0", init="random", first=0, stop=4)
+    done.parent.mkdir(parents=True)
+    done.write_bytes(b"")
+    [status] = sweep_status(experiments, tmp_path)
+    assert sorted(p.m for p, _, _ in status.missing) == [8, 11, 16, 64] and [p.m for p, _, _ in status.done] == [4]
+    text = "\n".join(format_status([status]))
+    assert "d=5: 1 round(s) decided, 5 m values, round 1 running" in text and "d=7: not started" in text
