@@ -13,7 +13,11 @@ from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
 
 
 def _settings_json(experiment):
-    return json.dumps(EXPERIMENTS[experiment].adaptive.settings.as_dict(), sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        EXPERIMENTS[experiment].adaptive.settings.as_dict(),
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def _read_json(path):
@@ -28,7 +32,11 @@ def adaptive_final(experiment, size):
     checkpoints.adaptive_start.get(experiment=experiment, size=size)
     r = 0
     while True:
-        decision = _read_json(checkpoints.adaptive_round.get(experiment=experiment, size=size, round=r).output[0])
+        decision = _read_json(
+            checkpoints.adaptive_round.get(
+                experiment=experiment, size=size, round=r
+            ).output[0]
+        )
         if decision["status"] != "continue":
             return decision
         r += 1
@@ -52,7 +60,11 @@ def adaptive_finals(experiment, sizes):
 def _raise_pending(pending):
     """One IncompleteCheckpointException for several pending checkpoints."""
     if pending:
-        targets = [t for e in pending for t in ([e.targetfile] if isinstance(e.targetfile, str) else e.targetfile)]
+        targets = [
+            t
+            for e in pending
+            for t in ([e.targetfile] if isinstance(e.targetfile, str) else e.targetfile)
+        ]
         raise IncompleteCheckpointException(pending[0].rule, [str(t) for t in targets])
 
 
@@ -71,7 +83,9 @@ def resolved(experiment, in_params=False):
         if in_params and not isinstance(exc.targetfile, str):
             raise IncompleteCheckpointException(exc.rule, str(exc.targetfile[0]))
         raise
-    points = [grid.point(size, m) for size in grid.sizes for m in finals[size]["points"]]
+    points = [
+        grid.point(size, m) for size in grid.sizes for m in finals[size]["points"]
+    ]
     return _replace(exp, points=tuple(points))
 
 
@@ -104,7 +118,12 @@ def _start_inputs(wildcards):
         return []
     smaller = [s for s in grid.sizes if s < int(wildcards.size)]
     finals = adaptive_finals(wildcards.experiment, smaller)
-    return [ADAPTIVE_ROUND.format(experiment=wildcards.experiment, size=s, round=finals[s]["round"]) for s in smaller]
+    return [
+        ADAPTIVE_ROUND.format(
+            experiment=wildcards.experiment, size=s, round=finals[s]["round"]
+        )
+        for s in smaller
+    ]
 
 
 def _round_state(wildcards):
@@ -112,8 +131,12 @@ def _round_state(wildcards):
     round's decision."""
     r = int(wildcards.round)
     if r == 0:
-        return checkpoints.adaptive_start.get(experiment=wildcards.experiment, size=wildcards.size).output[0]
-    return checkpoints.adaptive_round.get(experiment=wildcards.experiment, size=wildcards.size, round=r - 1).output[0]
+        return checkpoints.adaptive_start.get(
+            experiment=wildcards.experiment, size=wildcards.size
+        ).output[0]
+    return checkpoints.adaptive_round.get(
+        experiment=wildcards.experiment, size=wildcards.size, round=r - 1
+    ).output[0]
 
 
 def _round_experiment(wildcards):
@@ -122,12 +145,18 @@ def _round_experiment(wildcards):
 
     exp = EXPERIMENTS[wildcards.experiment]
     ms = round_points(_read_json(_round_state(wildcards)))
-    return _replace(exp, points=tuple(exp.adaptive.point(int(wildcards.size), m) for m in ms))
+    return _replace(
+        exp, points=tuple(exp.adaptive.point(int(wildcards.size), m) for m in ms)
+    )
 
 
 def _round_runs(wildcards):
     exp = _round_experiment(wildcards)
-    return [RUN_FILE.format(**run_wildcards(exp, p, a, b)) for p in exp.points for a, b in exp.seed_blocks()]
+    return [
+        RUN_FILE.format(**run_wildcards(exp, p, a, b))
+        for p in exp.points
+        for a, b in exp.seed_blocks()
+    ]
 
 
 def _round_spec(wildcards):

@@ -141,7 +141,11 @@ def train_sources(experiment):
     exp = EXPERIMENTS[experiment]
     # (an adaptive experiment has no points before its rounds: the first
     # size's start bracket stands for its model)
-    probe = exp.points[0] if exp.adaptive is None else exp.adaptive.point(exp.adaptive.sizes[0], 1)
+    probe = (
+        exp.points[0]
+        if exp.adaptive is None
+        else exp.adaptive.point(exp.adaptive.sizes[0], 1)
+    )
     p = exp.params(probe)
     unused = KERNEL_MODULES - kernel_modules({(p.architecture, p.weights)})
     return [f for f in sources("sim") if Path(f).stem not in unused]
@@ -225,7 +229,9 @@ def train_outputs(template, experiment=None):
     """Every training output of one experiment (or of all), from iter_jobs.
     Of all: the fixed grids' only (adaptive_targets adds the others); of one
     adaptive experiment: every round's (from an input function only)."""
-    experiments = EXPERIMENTS if experiment is None else {experiment: resolved(experiment)}
+    experiments = (
+        EXPERIMENTS if experiment is None else {experiment: resolved(experiment)}
+    )
     return [
         template.format(**run_wildcards(exp, point, first, stop))
         for exp, point, first, stop in iter_jobs(experiments)
