@@ -124,6 +124,22 @@ def _add_workflow_commands(sub) -> None:
     rep.add_argument("--tables", nargs="+", required=True, help="analysis table files, <table>.parquet, of any experiments")
     rep.add_argument("--out-dir", required=True, help="directory of the CSV files, <name>.csv (mbphase.names.REPORT_TABLES)")
     plo.add_argument("--figures", default=None, help='JSON: {"style": "screen" | "paper", "include": {figure: [experiments]}, "titles": {experiment: title}} (the config\'s figures section; the workflow passes it)')
+    _add_adaptive_commands(sub)
+
+
+def _add_adaptive_commands(sub) -> None:
+    sta = sub.add_parser("adaptive-start", help="adaptive m grid: the start bracket and first m values of one size (JSON)")
+    sta.add_argument("--settings", required=True, help="JSON: the experiment's adaptive block, defaults filled in")
+    sta.add_argument("--size", type=int, required=True, help="the size")
+    sta.add_argument("--done", nargs="*", default=[], help="final decisions (JSON files) of the smaller sizes, for predict")
+    sta.add_argument("--out", required=True, help="the start plan (JSON)")
+    rnd = sub.add_parser("adaptive-round", help="adaptive m grid: aggregate one size's runs so far, fit m_c and decide the next m values (JSON)")
+    rnd.add_argument("--spec", required=True, help="JSON as for aggregate, with the points measured so far of one size")
+    rnd.add_argument("--settings", required=True, help="JSON: the experiment's adaptive block, defaults filled in")
+    rnd.add_argument("--state", required=True, help="the start plan (round 0) or the previous round's decision (JSON)")
+    rnd.add_argument("--round", type=int, required=True, help="this round's number, from 0")
+    rnd.add_argument("--runs-template", required=True, help="run-file path with {size} {m} {temperature} {init} {first} {stop}")
+    rnd.add_argument("--out", required=True, help="the decision (JSON)")
 
 
 def cmd_compile(args) -> int:
@@ -290,8 +306,8 @@ def cmd_run(args) -> int:
     seeds = parse_seeds(args.seeds)
     if seeds.stop > exp.seeds:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
-    temperature = exp.points[0].temperature if args.temperature is None else args.temperature
-    init = exp.points[0].init if args.init is None else args.init
+    temperature = exp.first_point.temperature if args.temperature is None else args.temperature
+    init = exp.first_point.init if args.init is None else args.init
     params = exp.params(Point(args.size, args.m, temperature, init))
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
     from .pipeline.storage import OutputPathError, check_output_path
@@ -340,14 +356,64 @@ def summary_line(runs, size_key: str, seeds: str) -> str:
             f"compute {row['job_wall_time_s']:.3g} s; {row['throughput']:.3g} pattern evaluations/s")
 
 
+def _write_json(data: dict, path: str) -> None:
+    import json
+
+    from .pipeline.storage import atomic_write
+
+    text = json.dumps(data, sort_keys=True, indent=1) + "\n"
+    atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+def cmd_adaptive_start(args) -> int:
+    import json
+
+    from .pipeline.adaptive import Settings, start_plan
+
+    settings = Settings.from_dict(json.loads(args.settings))
+    done = {}
+    for path in args.done:
+        with open(path) as fh:
+            final = json.load(fh)
+        done[int(final["size"])] = (float(final["m_c"]), float(final["m_c_err"]))
+    plan = start_plan(settings, args.size, done)
+    _write_json(plan, args.out)
+    print(f"size {args.size}: bracket {plan['bracket']} ({plan['origin']}), round 0 m = {plan['points']}")
+    return 0
+
+
+def cmd_adaptive_round(args) -> int:
+    import json
+
+    from .pipeline.adaptive import Settings, decide
+    from .pipeline.aggregate import Spec, aggregate
+    from .pipeline.stale import expected_params
+
+    spec = Spec.from_json(args.spec)
+    settings = Settings.from_dict(json.loads(args.settings))
+    with open(args.state) as fh:
+        state = json.load(fh)
+    result = aggregate(spec.files(args.runs_template), spec.experiment, spec.seeds, spec.base_seed, spec.options, spec.size_key)
+    for message in result.warnings:
+        print(f"mbphase: warning: {message}", file=sys.stderr)
+    decision = decide(result.runs, state, settings, args.round, spec.experiment, spec.seeds)
+    temperature, init = spec.points[0][2], spec.points[0][3]
+    for m in decision["next"]:  # a point no run may use fails here, naming it
+        expected_params(spec.options, spec.size_key, decision["size"], m, temperature, init)
+    _write_json(decision, args.out)
+    print(f"{spec.experiment} size {decision['size']} round {args.round}: {decision['status']}: {decision['message']}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, "analyse": cmd_analyse, "plot": cmd_plot, "status": cmd_status,
-            "report-tables": cmd_report_tables}
+            "report-tables": cmd_report_tables, "adaptive-start": cmd_adaptive_start, "adaptive-round": cmd_adaptive_round}
 
 
 def main(argv=None) -> int:
     """Run one command; bad arguments and configs exit 2, unusable inputs and
     failed writes exit 1, each with a one-line message and no traceback."""
     args = _build_parser().parse_args(argv)
+    from .pipeline.adaptive import AdaptiveError
     from .pipeline.aggregate import AggregationError, SpecError
     from .pipeline.storage import DamagedFileError, OutputPathError, WriteError
 
@@ -356,7 +422,7 @@ def main(argv=None) -> int:
     except (ConfigError, ParamError, SpecError, OutputPathError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 2
-    except (DamagedFileError, AggregationError, WriteError) as exc:
+    except (DamagedFileError, AggregationError, WriteError, AdaptiveError) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

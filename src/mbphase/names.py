@@ -114,3 +114,10 @@ REPORT_TABLES = {
     "table_collapse": ("collapse", ("experiment", "size_key", "b", "b_err", "S", "n_sizes", "reason"),
                        "the finite-size-scaling collapse per experiment: b and its quality S"),
 }
+
+# Adaptive m grids (experiments with an `adaptive` block): per size, the
+# start plan (bracket and first m values) and the decision after each round
+# (m_c so far and the m values of the next round), small JSON files written
+# by the checkpoints of workflow/rules/adaptive.smk.
+ADAPTIVE_START = "results/adaptive/{experiment}/size{size}/start.json"
+ADAPTIVE_ROUND = "results/adaptive/{experiment}/size{size}/round{round}.json"

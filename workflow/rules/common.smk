@@ -180,7 +180,7 @@ def train_sources(experiment):
     """The simulation sources, what a run's rows depend on, without the
     kernels that the experiment's model never runs (the kernel registry)."""
     exp = EXPERIMENTS[experiment]
-    p = exp.params(exp.points[0])
+    p = exp.params(exp.first_point)
     unused = KERNEL_MODULES - kernel_modules({(p.architecture, p.weights)})
     return [f for f in sources("sim") if Path(f).stem not in unused]
 
@@ -226,7 +226,7 @@ def _refuse_stale_table(experiment):
     table = prefixed(RUNS_TABLE.format(experiment=experiment))
     if not os.path.exists(table):
         return
-    exp = EXPERIMENTS[experiment]
+    exp = resolved(experiment)
     try:
         stale, other = table_problems(table, exp, config["base_seed"])
     except Exception as exc:  # unreadable: analysis would fail on it later
@@ -260,11 +260,15 @@ def _refuse_stale_table(experiment):
 
 
 def train_outputs(template, experiment=None):
-    """Every training output of one experiment (or of all), from iter_jobs."""
+    """Every training output of one experiment (or of all), from iter_jobs.
+    Of all: the fixed grids' only (adaptive_targets adds the others); of one
+    adaptive experiment: every round's (from an input function only)."""
+    experiments = (
+        EXPERIMENTS if experiment is None else {experiment: resolved(experiment)}
+    )
     return [
         template.format(**run_wildcards(exp, point, first, stop))
-        for exp, point, first, stop in iter_jobs(EXPERIMENTS)
-        if experiment is None or exp.name == experiment
+        for exp, point, first, stop in iter_jobs(experiments)
     ]
 
 
@@ -280,6 +284,8 @@ def all_targets():
         + expand(ANALYSIS_TABLE, experiment=EXPERIMENTS, table=TABLES)
         + expand(FIGURE, figure=FIGURES, fmt=names.FIGURE_FORMATS)
         + expand(names.REPORT_TABLE, table=names.REPORT_TABLES)
+        # adaptive grids: their run files once the rounds have placed them
+        + ([adaptive_targets] if any(e.adaptive for e in EXPERIMENTS.values()) else [])
     )
 
 
@@ -328,7 +334,7 @@ def run_config(wildcards):
 
 def aggregate_spec(wildcards):
     """What `mbphase aggregate` must find for one experiment (JSON)."""
-    exp = EXPERIMENTS[wildcards.experiment]
+    exp = resolved(wildcards.experiment, in_params=True)
     spec = {
         "experiment": exp.name,
         "seeds": exp.seeds,
@@ -351,7 +357,7 @@ def figures_spec():
     """The config's figures section for `mbphase plot --figures` (JSON),
     with each experiment's panel title in physics terms."""
     titles = {
-        name: physics_title(exp.params(exp.points[0]))
+        name: physics_title(exp.params(exp.first_point))
         for name, exp in EXPERIMENTS.items()
     }
     return json.dumps(

@@ -242,6 +242,8 @@ def _schema_message(err: jsonschema.ValidationError, schema: dict) -> str:
             return f"{where}: invalid value {show(err.instance)}; allowed: {kind} {LIMITS[key].describe()} (limit)"
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"{where}: invalid value {show(err.instance)}; allowed: a number {op} {err.validator_value}"
+    if v == "maxItems":
+        return f"{where}: invalid value {show(err.instance)}; allowed: at most {err.validator_value} entries"
     if v in ("minItems", "minProperties"):
         return f"{where}: invalid value {show(err.instance)}; allowed: at least {err.validator_value} entr{'y' if err.validator_value == 1 else 'ies'} (it must not be empty)"
     if v == "uniqueItems":
@@ -278,6 +280,21 @@ class Point:
 
 
 @dataclass(frozen=True)
+class AdaptiveGrid:
+    """An experiment's adaptive m grid: its settings
+    (:class:`mbphase.pipeline.adaptive.Settings`), sizes, and the
+    temperature and initial state of its points."""
+
+    settings: Any
+    sizes: tuple[int, ...]
+    temperature: float
+    init: str
+
+    def point(self, size: int, m: int) -> Point:
+        return Point(int(size), int(m), self.temperature, self.init)
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     options: dict  # run options shared by all points (without size, m, temperature)
@@ -287,6 +304,18 @@ class Experiment:
     seeds_per_job: int
     mem_mb: int
     runtime: int
+    # the adaptive m grid, None for a fixed grid; an adaptive experiment has
+    # no points here: the workflow places them round by round
+    adaptive: "AdaptiveGrid | None" = None
+
+    @property
+    def first_point(self) -> Point:
+        """A point standing for the experiment's model, task and options:
+        its first point, or for an adaptive grid (no points before its
+        rounds) the first size at m = 1."""
+        if self.adaptive is None:
+            return self.points[0]
+        return self.adaptive.point(self.adaptive.sizes[0], 1)
 
     @property
     def budget_rule(self) -> str:
@@ -313,12 +342,14 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
     size_key = exp.get("size_key", "d" if options.get("architecture") == "sparse" else "N")
     if size_key in exp and size_key in FIELDS:
         raise ConfigError(f"{where}, key '{size_key}': value {show(exp[size_key])} is set by 'sizes' (size_key is '{size_key}'); remove it")
-    if ("m" in exp) == ("m_per_size" in exp):
-        raise ConfigError(f"{where}: keys 'm' and 'm_per_size': exactly one of them must be given (absolute mini-batch sizes, or multiples of the size)")
+    if sum(key in exp for key in ("m", "m_per_size", "adaptive")) != 1:
+        raise ConfigError(f"{where}: keys 'm', 'm_per_size' and 'adaptive': exactly one of them must be given (absolute mini-batch sizes, multiples of the size, or an adaptive grid)")
+    if "adaptive" in exp:
+        return _adaptive_experiment(name, exp, defaults, options, size_key)
     temps = exp.get("metropolis_temperatures")
     if temps is not None and options.get("data", "online") != "finite":
         raise ConfigError(f"{where}, key 'metropolis_temperatures': value {show(temps)}; allowed only with data: finite (the baseline is Metropolis on the full training set)")
-    if temps is not None and "train_size" not in options:
+    if temps is not None and options.get("train_size") is None:
         raise ConfigError(f"{where}, key 'train_size': missing; required with data: finite")
     options.pop("temperature", None)
     temperature = float(exp.get("temperature", defaults.get("temperature", 0.0)))
@@ -394,6 +425,10 @@ def _count_jobs(name: str, exp: dict) -> int:
     (an m_per_size grid may merge values after rounding: this is the upper
     bound)."""
     grid = len(exp.get("m") or exp.get("m_per_size") or [])
+    if "adaptive" in exp:
+        from .adaptive import Settings
+
+        grid = Settings.from_dict(exp["adaptive"]).max_points()
     points = len(exp["sizes"]) * (grid + len(exp.get("metropolis_temperatures") or []))
     return points * -(-exp["seeds"] // exp["seeds_per_job"])
 
@@ -450,3 +485,42 @@ def _check_figures(config: dict) -> None:
             if name not in config["experiments"]:
                 raise ConfigError(f"key 'figures.include.{figure}': unknown experiment '{name}'{suggest(name, config['experiments'])}; "
                                   f"allowed: {', '.join(config['experiments'])}")
+
+
+def _adaptive_experiment(name: str, exp: dict, defaults: dict, options: dict, size_key: str) -> Experiment:
+    """An experiment with an ``adaptive`` block: no points (the workflow
+    places them); its settings are checked here, and every size's start
+    bracket is built as run parameters, so that a bracket no point may use
+    fails before any work."""
+    from .adaptive import Settings, configured_bracket
+
+    where = f"experiment '{name}', key 'adaptive"
+    block = exp["adaptive"]
+    if ("bracket" in block) == ("bracket_per_size" in block):
+        raise ConfigError(f"{where}': keys 'bracket' and 'bracket_per_size': exactly one of them must be given (the start bracket [low, high], absolute or as multiples of the size)")
+    for key in ("bracket", "bracket_per_size"):
+        if key not in block:
+            continue
+        lo, hi = block[key]
+        if key == "bracket":
+            for i, item in enumerate(block[key]):
+                if not (isinstance(item, int) and not isinstance(item, bool)):
+                    raise ConfigError(f"{where}.{key}[{i}]': invalid value {show(item)}; allowed: an integer (written without a decimal point)")
+        if not lo < hi:
+            raise ConfigError(f"{where}.{key}': invalid value {show(block[key])}; allowed: [low, high] with low < high")
+    if "metropolis_temperatures" in exp:
+        raise ConfigError(f"experiment '{name}', key 'metropolis_temperatures': not allowed with an adaptive grid (the Metropolis baseline needs fixed points); use 'm'")
+    settings = Settings.from_dict(block)
+    options.pop("temperature", None)
+    temperature = float(exp.get("temperature", defaults.get("temperature", 0.0)))
+    init = options.pop("init", "random")
+    grid = AdaptiveGrid(settings, tuple(int(v) for v in exp["sizes"]), temperature, init)
+    result = Experiment(name, options, size_key, (), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"], grid)
+    for size in exp["sizes"]:
+        for m in configured_bracket(settings, int(size)):
+            try:
+                result.params(grid.point(size, m))
+            except ParamError as exc:
+                raise ConfigError(f"{exc} (an end of the start bracket, key 'adaptive')") from None
+    return result
+

@@ -24,6 +24,7 @@ class ExperimentStatus:
     done: list[tuple[Point, int, int]] = field(default_factory=list)
     missing: list[tuple[Point, int, int]] = field(default_factory=list)
     critical: object = None  # the critical table (DataFrame), None if not analysed yet
+    rounds: list[str] = field(default_factory=list)  # adaptive grids: per size, the rounds so far
 
 
 def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> list[ExperimentStatus]:
@@ -31,6 +32,7 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
     ``root`` (the directory the workflow runs in)."""
     root = Path(root)
     found = {name: ExperimentStatus(name, exp.size_key) for name, exp in experiments.items()}
+    experiments = {name: _adaptive_points(exp, root, found[name]) if exp.adaptive else exp for name, exp in experiments.items()}
     for exp, point, first, stop in iter_jobs(experiments):
         path = root / RUN_FILE.format(experiment=exp.name, size=point.size, m=point.m, temperature=format_temperature(point.temperature),
                                       init=point.init, first=first, stop=stop)
@@ -42,6 +44,33 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
 
             status.critical = read_table_file(table)
     return list(found.values())
+
+
+def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> Experiment:
+    """An adaptive experiment with the points its rounds have placed so far
+    (from the start plans and decisions on disk: later rounds are unknown)."""
+    import json
+    from dataclasses import replace
+
+    from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
+    from mbphase.pipeline.adaptive import STATUS_CONTINUE, round_points
+
+    points = []
+    for size in exp.adaptive.sizes:
+        start = root / ADAPTIVE_START.format(experiment=exp.name, size=size)
+        if not start.is_file():
+            status.rounds.append(f"{exp.size_key}={size}: not started")
+            continue
+        state, r = json.loads(start.read_text()), 0
+        while (root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).is_file():
+            state = json.loads((root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).read_text())
+            r += 1
+        ms = round_points(state)
+        done = r > 0 and state["status"] != STATUS_CONTINUE
+        status.rounds.append(f"{exp.size_key}={size}: {r} round(s) decided, {len(ms)} m values"
+                             + (f", {state['status']}: {state['message']}" if done else f", round {r} running"))
+        points += [exp.adaptive.point(size, m) for m in ms]
+    return replace(exp, points=tuple(points))
 
 
 def _point_text(size_key: str, point: Point) -> str:
@@ -56,15 +85,19 @@ def format_status(statuses: list[ExperimentStatus]) -> list[str]:
         total = len(s.done) + len(s.missing)
         points = {p for p, _, _ in s.done + s.missing}
         complete = points - {p for p, _, _ in s.missing}
-        lines.append(f"{s.name}: {len(s.done)} of {total} jobs done, {len(complete)} of {len(points)} points complete")
+        lines.append(f"{s.name}: {len(s.done)} of {total} jobs done, {len(complete)} of {len(points)} points complete"
+                     + (" (adaptive grid: the points placed so far)" if s.rounds else ""))
+        lines += [f"  adaptive {line}" for line in s.rounds]
         for point, first, stop in s.missing:
             lines.append(f"  missing: {_point_text(s.size_key, point)} seeds {first}:{stop}")
         if s.critical is None:
             lines.append("  m_c: not analysed yet")
             continue
-        for row in s.critical.sort_values(["size", "temperature", "init"]).itertuples(index=False):
+        # (temperature and init are columns only where they are scanned)
+        scanned = [c for c in ("temperature", "init") if c in s.critical.columns]
+        for row in s.critical.sort_values(["size", *scanned]).itertuples(index=False):
             where = f"{s.size_key}={row.size}"
-            if s.critical[["temperature", "init"]].drop_duplicates().shape[0] > 1:
+            if len(scanned) == 2 and s.critical[scanned].drop_duplicates().shape[0] > 1:
                 where += f" T={format_temperature(row.temperature)} init={row.init}"
             if row.m_c == row.m_c:  # not NaN
                 lines.append(f"  m_c {where}: {row.m_c:.4g} +- {row.m_c_err:.2g} ({row.method}, {row.n_seeds} seeds)")

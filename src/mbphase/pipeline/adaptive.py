@@ -1,0 +1,349 @@
+"""Adaptive m grid: where to measure next, round by round, until m_c is known
+to the requested precision.
+
+An experiment with an ``adaptive`` block (config.schema.yaml) gives no m grid.
+For every size, the workflow (workflow/rules/adaptive.smk, Snakemake
+checkpoints) runs rounds:
+
+* the start (:func:`start_plan`) places ``start_points`` m values evenly in
+  log m across the start bracket: given in the config, absolute or as
+  multiples of the size, or predicted from the power law m_c = A size^b
+  fitted to the sizes already done;
+* after each round (:func:`decide`) the runs so far give m_c and its
+  bootstrap error (:func:`mbphase.analysis.critical.critical_m`, the same
+  estimator as the analysis). If m_c is not bracketed, the bracket is
+  widened towards the transition (at most ``max_widenings`` times); if its
+  relative error is above ``target_rel_error`` and rounds are left,
+  ``points_per_round`` new m values are added where they reduce the error of
+  log m_c most (:func:`choose_points`); otherwise the size is done.
+
+Every m is an integer on one fixed lattice, m = round((1 + lattice)^j), so
+points of different rounds, sizes and reruns coincide instead of differing
+in the last digit, and the choice of points is a deterministic function of
+the run results: a clean rerun measures the same points and gives identical
+tables. The decisions are written as small JSON files; this module only
+computes them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+STATUS_CONTINUE = "continue"
+STATUS_CONVERGED = "converged"
+STATUS_MAX_ROUNDS = "max_rounds"
+STATUS_EXHAUSTED = "lattice_exhausted"
+# A size is done when its last decision has one of these statuses.
+FINAL_STATUSES = (STATUS_CONVERGED, STATUS_MAX_ROUNDS, STATUS_EXHAUSTED)
+
+# Bootstrap of the per-round fit: as `mbphase analyse` by default, so that the
+# last round's m_c and error are those of the analysis table.
+N_BOOT = 200
+BOOT_SEED = 0
+
+
+class AdaptiveError(RuntimeError):
+    """The transition cannot be located: the message names the experiment,
+    the size, what was measured and what to change in the config."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """An experiment's ``adaptive`` block (defaults filled in by the config)."""
+
+    target_rel_error: float
+    start_points: int
+    points_per_round: int
+    max_rounds: int
+    max_widenings: int
+    lattice: float
+    bracket: tuple[int, int] | None = None
+    bracket_per_size: tuple[float, float] | None = None
+    predict: bool = False
+    predict_factor: float = 1.5
+
+    @classmethod
+    def from_dict(cls, block: Mapping) -> "Settings":
+        return cls(
+            target_rel_error=float(block["target_rel_error"]),
+            start_points=int(block["start_points"]),
+            points_per_round=int(block["points_per_round"]),
+            max_rounds=int(block["max_rounds"]),
+            max_widenings=int(block["max_widenings"]),
+            lattice=float(block["lattice"]),
+            bracket=tuple(int(v) for v in block["bracket"]) if block.get("bracket") is not None else None,
+            bracket_per_size=tuple(float(v) for v in block["bracket_per_size"]) if block.get("bracket_per_size") is not None else None,
+            predict=bool(block.get("predict", False)),
+            predict_factor=float(block.get("predict_factor", 1.5)),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "target_rel_error": self.target_rel_error, "start_points": self.start_points,
+            "points_per_round": self.points_per_round, "max_rounds": self.max_rounds,
+            "max_widenings": self.max_widenings, "lattice": self.lattice,
+            "bracket": list(self.bracket) if self.bracket else None,
+            "bracket_per_size": list(self.bracket_per_size) if self.bracket_per_size else None,
+            "predict": self.predict, "predict_factor": self.predict_factor,
+        }
+
+    def max_points(self) -> int:
+        """An upper bound on the m values of one size (for the job count)."""
+        return self.start_points * (1 + self.max_widenings) + self.points_per_round * self.max_rounds
+
+
+# ------------------------------------------------------------------ lattice
+
+
+def lattice_between(lo: float, hi: float, step: float) -> list[int]:
+    """The lattice integers m = round((1 + step)^j), j >= 0, with
+    lo <= m <= hi, increasing. Below about 1/step every integer is on it."""
+    if hi < 1 or hi < lo:
+        return []
+    q = math.log1p(step)
+    j_lo = max(0, math.floor(math.log(max(lo, 1.0)) / q) - 1)
+    j_hi = math.ceil(math.log(hi + 0.5) / q) + 1
+    values = sorted({int(round(math.exp(j * q))) for j in range(j_lo, j_hi + 1)})
+    return [m for m in values if lo <= m <= hi]
+
+
+def snap(m: float, step: float) -> int:
+    """The lattice point nearest to m in log m (at least 1)."""
+    if m <= 1:
+        return 1
+    near = lattice_between(m / (1 + 2 * step) - 1, m * (1 + 2 * step) + 1, step)
+    return min(near, key=lambda v: (abs(math.log(v / m)), v))
+
+
+def spread(lo: float, hi: float, n: int, step: float, exclude: Sequence[int] = ()) -> list[int]:
+    """n lattice points across [lo, hi], as evenly spaced in log m as the
+    lattice allows (the ends included), none of them in ``exclude``; fewer
+    if the lattice has fewer free points there."""
+    free = [m for m in lattice_between(lo, hi, step) if m not in set(exclude)]
+    if len(free) <= n:
+        return free
+    logs = np.log(np.asarray(free, dtype=float))
+    targets = np.linspace(logs[0], logs[-1], n) if n > 1 else np.array([0.5 * (logs[0] + logs[-1])])
+    chosen: list[int] = []
+    for t in targets:  # nearest free point not taken yet
+        order = np.argsort(np.abs(logs - t), kind="stable")
+        chosen.append(next(free[i] for i in order if free[i] not in chosen))
+    return sorted(chosen)
+
+
+# ------------------------------------------------------------------ start
+
+
+def configured_bracket(settings: Settings, size: int) -> tuple[int, int]:
+    """The start bracket the config gives for a size (lattice points)."""
+    if settings.bracket is not None:
+        lo, hi = settings.bracket
+    else:
+        lo, hi = (max(1.0, c * size) for c in settings.bracket_per_size)
+    return snap(lo, settings.lattice), snap(hi, settings.lattice)
+
+
+def predicted_bracket(settings: Settings, size: int, done: Mapping[int, tuple[float, float]]) -> tuple[tuple[int, int], str] | None:
+    """The bracket [m / f, m f] around the power law m_c = A size^b fitted
+    (errors as weights) to the smaller sizes already done, ``done`` mapping
+    size -> (m_c, m_c_err); None with fewer than two of them."""
+    from mbphase.analysis.critical import fit_line
+
+    sizes = sorted(s for s, (mc, _) in done.items() if s < size and math.isfinite(mc) and mc > 0)
+    if len(sizes) < 2:
+        return None
+    mc = np.array([done[s][0] for s in sizes])
+    err = np.array([done[s][1] for s in sizes])
+    fit = fit_line(np.log(sizes), np.log(mc), err / mc, what="sizes with an m_c")
+    predicted = math.exp(fit["intercept"] + fit["slope"] * math.log(size))
+    f = settings.predict_factor
+    bracket = (snap(predicted / f, settings.lattice), snap(predicted * f, settings.lattice))
+    return bracket, f"predicted m_c = {predicted:.4g} from m_c = A size^b (b = {fit['slope']:.3f}) fitted to sizes {sizes}"
+
+
+def start_plan(settings: Settings, size: int, done: Mapping[int, tuple[float, float]] | None = None) -> dict:
+    """The start of one size: its bracket, where it comes from, and the m
+    values of round 0."""
+    predicted = predicted_bracket(settings, size, done or {}) if settings.predict else None
+    if predicted is not None:
+        bracket, origin = predicted
+    else:
+        bracket, origin = configured_bracket(settings, size), "configured"
+    lo, hi = bracket
+    if hi <= lo:
+        hi = lattice_between(lo + 1, 2 * lo + 2, settings.lattice)[0]
+    return {"size": int(size), "bracket": [int(lo), int(hi)], "origin": origin,
+            "points": spread(lo, hi, settings.start_points, settings.lattice)}
+
+
+# ------------------------------------------------------------------ rounds
+
+
+def _fisher(x: np.ndarray, n: np.ndarray, mu: float, w: float) -> np.ndarray:
+    """Fisher information on (mu, w) of the logistic P = expit((x - mu) / w)
+    from n trials at each x."""
+    z = (x - mu) / w
+    p = 1.0 / (1.0 + np.exp(-z))
+    weight = n * p * (1 - p)
+    g = np.stack([-np.ones_like(x) / w, -z / w])  # d logit / d(mu, w)
+    return (g * weight) @ g.T
+
+
+def choose_points(measured: Sequence[int], seeds: int, log_mc: float, width: float, candidates: Sequence[int], n: int) -> list[int]:
+    """The n candidates that reduce the variance of log m_c most.
+
+    The model is the fitted logistic in log m (centre log_mc, width w); the
+    variance of the centre is the (mu, mu) element of the inverse Fisher
+    information of all measured points (``seeds`` runs each) and the new
+    ones. Points are added one at a time, each the candidate that lowers
+    that variance most (ties: the smaller m), so the choice balances the
+    centre (most information on mu) against the flanks (which pin the
+    width, and with it mu).
+    """
+    if n <= 0 or not candidates:
+        return []
+    info = _fisher(np.log(np.asarray(measured, dtype=float)), np.full(len(measured), float(seeds)), log_mc, width)
+    info = info + 1e-9 * np.eye(2)
+    left = sorted(set(int(c) for c in candidates) - set(int(m) for m in measured))
+    chosen = []
+    for _ in range(min(n, len(left))):
+        best, best_var = None, math.inf
+        for c in left:
+            trial = info + _fisher(np.array([math.log(c)]), np.array([float(seeds)]), log_mc, width)
+            var = np.linalg.inv(trial)[0, 0]
+            if var < best_var * (1 - 1e-12):
+                best, best_var = c, var
+        chosen.append(best)
+        left.remove(best)
+        info = info + _fisher(np.array([math.log(best)]), np.array([float(seeds)]), log_mc, width)
+    return sorted(chosen)
+
+
+def estimate(runs) -> dict:
+    """m_c, its bootstrap error, the method, width and reason, from the runs
+    of one size (the analysis estimator, :func:`critical_m`), with P_succ per
+    m."""
+    from mbphase.analysis.critical import critical_m
+    from mbphase.analysis.grouping import ok_mask, success_array
+
+    table = critical_m(runs, n_boot=N_BOOT, seed=BOOT_SEED)
+    if len(table) != 1:
+        raise ValueError(f"expected the runs of one experiment and size, got {len(table)} groups")
+    row = table.iloc[0]
+    ok = ok_mask(runs)
+    frame = runs.loc[ok, ["m"]].copy()
+    frame["success"] = success_array(runs)[ok].astype(float)
+    psucc = frame.groupby("m")["success"].mean()
+    return {"m_c": float(row["m_c"]), "m_c_err": float(row["m_c_err"]), "method": str(row["method"]),
+            "width": float(row["width"]), "reason": str(row["reason"]),
+            "psucc": {int(m): float(p) for m, p in psucc.items()}}
+
+
+def _fmt(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def decide(runs, state: Mapping, settings: Settings, round_: int, experiment: str, seeds: int) -> dict:
+    """The decision after round ``round_`` of one size.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        The runs of every point measured so far (rounds 0..round_), one
+        experiment and size (the aggregated run rows).
+    state : mapping
+        The previous decision (or the start plan): ``size``, ``bracket``,
+        ``widenings`` (0 if absent), and the m values measured up to this
+        round: ``points`` plus ``next`` of the previous decision (the start
+        plan's ``points`` for round 0).
+    settings : the experiment's adaptive settings
+    round_ : int, 0 for the start round
+    experiment : its name (for messages)
+    seeds : runs per point (the information of a new point)
+
+    Returns
+    -------
+    dict, the next state: ``round``, ``size``, ``bracket``, ``widenings``,
+    ``points`` (measured), ``next`` (m values of the next round; empty when
+    done), ``status`` ('continue' or one of FINAL_STATUSES), ``m_c``,
+    ``m_c_err``, ``rel_err``, ``method``, ``message``.
+
+    Raises
+    ------
+    AdaptiveError
+        When the transition is not in the bracket and it may not be widened
+        any more (max_widenings, or no rounds left), or lies below m = 1.
+    """
+    size = int(state["size"])
+    measured = sorted(set(int(m) for m in state["points"]) | set(int(m) for m in state.get("next", [])))
+    lo, hi = (int(v) for v in state["bracket"])
+    widenings = int(state.get("widenings", 0))
+    est = estimate(runs)
+    missing = sorted(set(measured) - set(est["psucc"]))
+    if missing:
+        raise ValueError(f"no ok runs at m = {_fmt(missing)}")
+    out = {"round": int(round_), "size": size, "bracket": [lo, hi], "widenings": widenings, "points": measured, "next": [],
+           "m_c": est["m_c"], "m_c_err": est["m_c_err"], "rel_err": est["m_c_err"] / est["m_c"] if est["m_c"] > 0 else math.nan,
+           "method": est["method"], "psucc": {str(m): p for m, p in sorted(est["psucc"].items())}}
+    last_round = round_ + 1 >= settings.max_rounds
+    where = f"experiment '{experiment}', size {size}"
+
+    if not math.isfinite(est["m_c"]):
+        p = np.array([est["psucc"][m] for m in measured])
+        up = bool(p[-1] < 0.5)  # still unsolved at the top: the transition is above
+        if not up and not p[0] > 0.5:
+            raise AdaptiveError(f"{where}: P_succ does not rise through 1/2 on m = {_fmt(measured)} "
+                                f"(P_succ = {_fmt(f'{v:.2f}' for v in p)}); the adaptive grid needs a transition to refine")
+        side = "above" if up else "below"
+        if not up and lo <= 1:
+            raise AdaptiveError(f"{where}: P_succ > 1/2 already at m = 1: there is no transition in m to locate")
+        if widenings >= settings.max_widenings or last_round:
+            limit = (f"max_widenings = {settings.max_widenings} widenings" if widenings >= settings.max_widenings
+                     else f"max_rounds = {settings.max_rounds} rounds")
+            raise AdaptiveError(
+                f"{where}: the transition is not in the bracket [{lo}, {hi}] after {widenings} widening(s) "
+                f"(P_succ {'< 1/2 at every m up to' if up else '> 1/2 at every m down to'} {measured[-1] if up else measured[0]}: "
+                f"m_c lies {side}); the limit is {limit}. Move the start bracket (adaptive.bracket or adaptive.bracket_per_size) "
+                f"{side} it, or raise adaptive.max_widenings / adaptive.max_rounds")
+        ratio = hi / lo
+        new_lo, new_hi = (hi, snap(hi * ratio, settings.lattice)) if up else (max(1, snap(lo / ratio, settings.lattice)), lo)
+        points = spread(new_lo, new_hi, settings.start_points, settings.lattice, exclude=measured)
+        out.update(bracket=[min(lo, new_lo), max(hi, new_hi)], widenings=widenings + 1, next=points, status=STATUS_CONTINUE,
+                   message=f"m_c {side} the bracket [{lo}, {hi}]: widened to [{min(lo, new_lo)}, {max(hi, new_hi)}], next m = {_fmt(points)}")
+        return out
+
+    rel = out["rel_err"]
+    if math.isfinite(rel) and rel <= settings.target_rel_error:
+        out.update(status=STATUS_CONVERGED, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}% <= target {100 * settings.target_rel_error:g}%)")
+        return out
+    if last_round:
+        out.update(status=STATUS_MAX_ROUNDS, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}%): target {100 * settings.target_rel_error:g}% "
+                                                      f"not reached in max_rounds = {settings.max_rounds} rounds")
+        return out
+    log_mc = math.log(est["m_c"])
+    width = est["width"]
+    below = [m for m in measured if m <= est["m_c"]]
+    above = [m for m in measured if m >= est["m_c"]]
+    gap = math.log(min(above) / max(below)) if below and above else math.log(hi / lo)
+    if not (math.isfinite(width) and width > 0):
+        # separated data (m_c interpolated): the transition is narrower than
+        # the measured gap around it; model it as a logistic that spans it
+        width = max(gap, settings.lattice) / 4
+    candidates = lattice_between(lo, hi, settings.lattice)
+    points = choose_points(measured, seeds, log_mc, width, candidates, settings.points_per_round)
+    if not points:
+        out.update(status=STATUS_EXHAUSTED, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}%): every lattice point of [{lo}, {hi}] is measured")
+        return out
+    out.update(next=points, status=STATUS_CONTINUE,
+               message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}% > target {100 * settings.target_rel_error:g}%): next m = {_fmt(points)}")
+    return out
+
+
+def round_points(state: Mapping) -> list[int]:
+    """The m values measured by the round after a state (the start plan's
+    points for round 0; a decision's points and next for the rounds after)."""
+    return sorted(set(int(m) for m in state["points"]) | set(int(m) for m in state.get("next", [])))
