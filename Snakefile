@@ -19,6 +19,16 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/analysis.smk"
 
 
+# Seconds of work each, on files the whole sweep shares: on a cluster they
+# run in the main Snakemake process instead of each paying a submission and
+# a queue wait. (Training jobs and the compilation go to the cluster.)
+localrules:
+    all,
+    aggregate,
+    analyse,
+    plot,
+
+
 rule all:
     default_target: True
     input:

@@ -439,3 +439,36 @@ def test_a_duplicated_experiment_name_fails_at_parse_time(tmp_path):
     assert done.returncode != 0
     assert "mbphase: invalid config: config.yaml: duplicate key 'sd_tree'" in text
     assert not (root / "results").exists()
+
+
+def test_a_code_change_reruns_exactly_the_training_jobs_that_run_it(tiny_run, tmp_path):
+    """Training jobs carry the hash of the simulation sources their model
+    runs (a param, not the files as inputs): against a copy of the package,
+    editing the SGD kernel plans the continuous students' jobs again and no
+    other, editing a module every kernel uses plans them all (dry runs)."""
+    import mbphase
+
+    root = tiny_run["root"]
+    package = tmp_path / "src" / "mbphase"
+    shutil.copytree(Path(mbphase.__file__).resolve().parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+
+    def planned_training_jobs() -> int:
+        done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2"], cwd=root, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-4000:]
+        return job_counts(done.stdout).get("train", 0)
+
+    imported = subprocess.run([sys.executable, "-c", "import mbphase; print(mbphase.__file__)"], capture_output=True, text=True, env=env)
+    assert imported.stdout.strip() == str(package / "__init__.py")
+    from mbphase.pipeline.config import iter_jobs
+
+    jobs = list(iter_jobs(expected_outputs(TINY)))
+    continuous = sum(1 for exp, *_ in jobs if exp.options.get("weights") == "continuous")
+    assert 0 < continuous < len(jobs)
+    assert planned_training_jobs() == 0  # the same sources elsewhere: nothing to rerun
+    with open(package / "sim" / "sgd.py", "a") as fh:
+        fh.write("\n# an edit of the SGD kernel\n")
+    assert planned_training_jobs() == continuous
+    with open(package / "sim" / "observables.py", "a") as fh:
+        fh.write("\n# an edit every kernel sees\n")
+    assert planned_training_jobs() == len(jobs)

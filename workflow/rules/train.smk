@@ -23,7 +23,6 @@ rule train:
         # recompilation alone (say, after the Numba cache was cleared) must
         # not rerun finished jobs. Code changes rerun them through `sources`.
         compiled=ancient(COMPILE_FLAG),
-        sources=lambda w: train_sources(w.experiment),
     output:
         runs=RUN_FILE,
         trajectory=TRAJECTORY_FILE,
@@ -40,10 +39,13 @@ rule train:
     params:
         # the job's own config, on stdin: see run_config in common.smk
         config=run_config,
-        temperature=lambda w: repr(float(w.temperature)),
+        # the hash of the sources a run's rows depend on (train_code_version
+        # in common.smk): a param, as params changes rerun jobs, at a
+        # fraction of the cost of listing the files as inputs of every job
+        code=lambda w: train_code_version(w.experiment),
     shell:
         "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
         "mbphase run --config /dev/stdin --experiment {wildcards.experiment} "
-        "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} --init {wildcards.init} "
+        "--size {wildcards.size} --m {wildcards.m} --temperature {wildcards.temperature} --init {wildcards.init} "
         "--seeds {wildcards.first}:{wildcards.stop} --threads {threads} --progress off "
         "--out {output.runs:q} --trajectory-out {output.trajectory:q} > {log:q} 2>&1"
