@@ -24,6 +24,7 @@ include: "workflow/rules/analysis.smk"
 # a queue wait. (Training jobs and the compilation go to the cluster.)
 localrules:
     all,
+    code_version,
     aggregate,
     analyse,
     plot,

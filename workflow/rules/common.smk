@@ -160,6 +160,9 @@ def train_code_version(experiment):
 
 # ------------------------------------------------------------------ paths
 
+# The code version of an experiment's training jobs (rule code_version).
+CODE_VERSION_FILE = "results/code_version/{experiment}.txt"
+
 # The path templates, tables and figures are those of mbphase.names.
 
 
