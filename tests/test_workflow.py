@@ -280,7 +280,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     counts = job_counts(done.stdout)
     _, experiments = load_config(REPO / "config.yaml")
     n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
-    assert counts == {"compile": 1, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "all": 1}
+    assert counts == {"compile": 1, "code_version": len(experiments), "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "all": 1}
     assert not (root / "results").exists()
 
 
