@@ -52,8 +52,13 @@ clean:
 	rm -rf $(VENV) .snakemake .numba_cache
 
 ## bench: install the benchmark extra (torch==2.13.0) if missing, run the full
-## benchmark (about 5 minutes), print the table, write benchmarks/results.csv
+## benchmark (about 5 minutes), print the table, write benchmarks/results.csv;
+## then the speed targets side by side with BENCH_REF (default main: start-up,
+## dry run, small-m kernel, the default sweep; about 40 minutes), written to
+## benchmarks/against_ref.csv
+BENCH_REF ?= main
 bench: $(STAMP)
 	$(BIN)/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.csv
+	$(BIN)/python benchmarks/against_ref.py --ref $(BENCH_REF) --out benchmarks/against_ref.csv

@@ -20,6 +20,21 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/adaptive.smk"
 
 
+# Seconds of work each, on files the whole sweep shares: on a cluster they
+# run in the main Snakemake process instead of each paying a submission and
+# a queue wait; the adaptive grid's checkpoints aggregate a few run files.
+# (Training jobs and the compilation go to the cluster.)
+localrules:
+    all,
+    code_version,
+    aggregate,
+    analyse,
+    plot,
+    report_tables,
+    adaptive_start,
+    adaptive_round,
+
+
 rule all:
     default_target: True
     input:

@@ -268,3 +268,40 @@ def torch_sgd(T_dense, W0, m, steps, lr, seed, threads=1, dtype="float64"):
         loss = torch_sgd_step(W, optimizer, X, y)
     seconds = time.perf_counter() - start
     return W.detach().numpy().copy(), loss.item(), seconds
+
+
+def torch_sgd_batched(T_dense, W0, m, steps, lr, seed, threads=1, dtype="float32"):
+    """:func:`torch_sgd` for S seeds at once, as a competent PyTorch user
+    writes it: one model with a leading seeds dimension, ``T_dense`` and
+    ``W0`` (S, K, N), a fresh batch (S, m, N) every step, the loss summed
+    over seeds of each seed's batch mean (so each seed gets exactly its own
+    gradient), autograd and one ``torch.optim.SGD`` step for all seeds.
+    Returns (W (S, K, N) as a NumPy array, last loss, seconds in the loop).
+    """
+    import time
+
+    import torch
+
+    torch.set_num_threads(threads)
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(int(seed))
+    T = torch.as_tensor(T_dense, dtype=dt)
+    W = torch.tensor(W0, dtype=dt, requires_grad=True)
+    optimizer = torch.optim.SGD([W], lr=lr)
+    S, _, n_inputs = T.shape
+    scale = 1.0 / math.sqrt(n_inputs)
+    loss = torch.tensor(float("nan"))
+    start = time.perf_counter()
+    for _ in range(steps):
+        X = torch.randint(0, 2, (S, m, n_inputs), generator=gen, dtype=dt) * 2 - 1
+        with torch.no_grad():
+            tau = torch.where(torch.bmm(X, T.transpose(1, 2)) >= 0, 1.0, -1.0)
+            y = torch.where(tau.sum(dim=2) >= 0, 1.0, -1.0).to(dt)
+        h = torch.bmm(X, W.transpose(1, 2)) * scale  # (S, m, K)
+        yhat = torch.erf(h / math.sqrt(2.0)).mean(dim=2)
+        loss = (0.5 * ((yhat - y) ** 2).mean(dim=1)).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    return W.detach().numpy().copy(), loss.item(), seconds

@@ -55,7 +55,7 @@ from mbphase.sim.observables import I_EVALS, I_STATUS, I_T_RUN  # noqa: E402
 from mbphase.sim.params import make_params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("greedy", "sgd", "scaling", "pipeline")
+SECTIONS = ("greedy", "sgd", "sgd_batched", "scaling", "pipeline")
 COLUMNS = ("section", "case", "implementation", "threads", "work", "seconds", "value", "unit", "ratio", "ratio_of", "target", "met", "cpu_per_wall", "load", "note")
 BASE_SEED = 20240515
 N_TEST = 100  # the final test-set evaluation of a run; kept small so the dynamics dominate
@@ -309,6 +309,55 @@ def bench_sgd(s: Settings):
             print_section(f"sgd {case}", [r for r in rows if r["case"] == case])
     if have_torch:
         torch.set_num_threads(1)
+    return rows
+
+
+def bench_sgd_batched(s: Settings):
+    """The SGD kernel on 64 seeds against one PyTorch model batched over the
+    64 seeds (float32, one thread): what a competent PyTorch user writes."""
+    rows = []
+    n_seeds = 4 if s.quick else 64
+    if not baselines.torch_available():
+        return [row("sgd_batched", "K=3", "pytorch batched", np.nan, "samples/s", note="skipped: torch is not installed (pip install torch==2.13.0, or make bench)")]
+    import torch
+
+    for N in s.sgd_N:
+        for m in s.sgd_m:
+            p = sgd_params(N, m)
+            inputs = run.prepare_seeds(p, BASE_SEED, range(n_seeds))
+            T_dense = np.stack([baselines.dense_teacher(inputs.teacher_weights[i], inputs.teacher_fields[i], p.n_inputs) for i in range(n_seeds)])
+            W0 = inputs.student_weights.copy()
+            case = f"K=3 N={N} m={m}, {n_seeds} seeds"
+            project = project_runner(p, list(range(n_seeds)), 1)
+
+            # Both sides run on one thread: timed in CPU seconds of this
+            # process, which a shared machine's other work does not inflate
+            # as it does wall time (the project's include preparing the seeds)
+            def project_cpu(n):
+                start = time.process_time()
+                project(n)
+                return time.process_time() - start
+
+            steps, secs, cpu, clean = measure(project_cpu, 16, s, None)
+            rate = steps * m * n_seeds / secs
+            rows.append(row("sgd_batched", case, "project", rate, "samples/s", 1, steps * m * n_seeds, secs,
+                            note=f"{n_seeds} seeds x {steps} steps, float64, one thread; seconds are CPU seconds", cpu=cpu))
+
+            def torch_run(n):
+                start = time.process_time()
+                baselines.torch_sgd_batched(T_dense, W0, m, n, p.lr, 1, 1, "float32")
+                return time.process_time() - start
+
+            steps_t, secs_t, cpu_t, clean_t = measure(torch_run, 4, s, None)
+            rate_t = steps_t * m * n_seeds / secs_t
+            ratio = rate / rate_t
+            bound = 2 if m <= 16 else 1
+            rows.append(row("sgd_batched", case, "pytorch batched float32", rate_t, "samples/s", 1, steps_t * m * n_seeds, secs_t, ratio,
+                            "project / this", f"> {bound}x", "yes" if ratio > bound else "NO",
+                            f"{steps_t} steps, CPU seconds; torch {torch.__version__}, one model with a seeds dimension "
+                            f"(torch.bmm), autograd + torch.optim.SGD, fresh batches every step, one thread", cpu_t))
+            print_section(f"sgd batched {case}", [r for r in rows if r["case"] == case])
+    torch.set_num_threads(1)
     return rows
 
 
@@ -653,7 +702,7 @@ def main(argv=None) -> int:
     print(environment_note(), flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.1f} (1 min); with {os.cpu_count()} CPUs, a load above about 1 means other work competes", flush=True)
     rows = []
-    runners = {"greedy": bench_greedy, "sgd": bench_sgd, "scaling": bench_scaling, "pipeline": bench_pipeline}
+    runners = {"greedy": bench_greedy, "sgd": bench_sgd, "sgd_batched": bench_sgd_batched, "scaling": bench_scaling, "pipeline": bench_pipeline}
     for section in SECTIONS:
         if section in only:
             start = time.perf_counter()

@@ -164,7 +164,7 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     table = pd.read_csv(out)
     assert list(table.columns) == COLUMNS
-    assert set(table["section"]) == {"greedy", "sgd", "scaling", "pipeline"}
+    assert set(table["section"]) == {"greedy", "sgd", "sgd_batched", "scaling", "pipeline"}
     for section in ("greedy", "sgd", "scaling", "pipeline"):
         assert f"== {section}" in done.stdout
 
@@ -183,6 +183,14 @@ def test_quick_benchmark_writes_every_section(tmp_path):
         assert (torch_rows["ratio"] > 0).all()
     else:
         assert torch_rows["note"].str.contains("skipped").all()
+
+    batched = table[table["section"] == "sgd_batched"]
+    if baselines.torch_available():
+        assert set(batched["implementation"]) == {"project", "pytorch batched float32"}
+        assert (batched["value"] > 0).all()
+        assert (batched.loc[batched["implementation"] != "project", "ratio"] > 0).all()
+    else:
+        assert batched["note"].str.contains("skipped").all()
 
     scaling = table[table["section"] == "scaling"]
     assert set(scaling.loc[scaling["case"].str.contains("seeds"), "threads"]) >= {1}

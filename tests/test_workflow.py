@@ -317,7 +317,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     counts = job_counts(done.stdout)
     _, experiments = load_config(REPO / "config.yaml")
     n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
-    expected = {"compile": 1, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "report_tables": 1, "all": 1}
+    expected = {"compile": 1, "code_version": len(experiments), "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "report_tables": 1, "all": 1}
     # an adaptive grid's training jobs depend on its rounds: a dry run shows
     # the start plan of every size, the jobs after it only once it is written
     adaptive_sizes = sum(len(e.adaptive.sizes) for e in experiments.values() if e.adaptive)
@@ -525,3 +525,39 @@ def test_one_line_loads_exactly_the_runs_of_every_experiment(tiny_run):
         assert len(loaded) == sum(len(pd.read_parquet(root / ANALYSIS_TABLE.format(experiment=n, table=table))) for n in names)
         assert len(pd.read_parquet(root / "results/analysis" / table)) == len(loaded)
 
+
+def test_a_code_change_reruns_exactly_the_training_jobs_that_run_it(tiny_run, tmp_path):
+    """Training jobs depend on one code-version file per experiment (the
+    hash of the simulation sources its model runs), not on the files:
+    against a copy of the package, editing the SGD kernel plans the
+    continuous students' jobs again and no other, editing a module every
+    kernel uses plans them all (dry runs; the compile job reruns too, which
+    must not hide them)."""
+    import mbphase
+
+    root = tiny_run["root"]
+    package = tmp_path / "src" / "mbphase"
+    shutil.copytree(Path(mbphase.__file__).resolve().parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+
+    def planned_training_jobs() -> int:
+        # (--forcerun aggregate: the tables may hold points an earlier test added,
+        # which the stale-table check would refuse; only training jobs count here)
+        done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--forcerun", "aggregate"], cwd=root, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-4000:]
+        return job_counts(done.stdout).get("train", 0)
+
+    imported = subprocess.run([sys.executable, "-c", "import mbphase; print(mbphase.__file__)"], capture_output=True, text=True, env=env)
+    assert imported.stdout.strip() == str(package / "__init__.py")
+    from mbphase.pipeline.config import iter_jobs
+
+    jobs = list(iter_jobs(expected_outputs(TINY)))
+    continuous = sum(1 for exp, *_ in jobs if exp.options.get("weights") == "continuous")
+    assert 0 < continuous < len(jobs)
+    assert planned_training_jobs() == 0  # the same sources elsewhere: nothing to rerun
+    with open(package / "sim" / "sgd.py", "a") as fh:
+        fh.write("\n# an edit of the SGD kernel\n")
+    assert planned_training_jobs() == continuous
+    with open(package / "sim" / "observables.py", "a") as fh:
+        fh.write("\n# an edit every kernel sees\n")
+    assert planned_training_jobs() == len(jobs)

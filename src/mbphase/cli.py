@@ -321,10 +321,10 @@ def cmd_run(args) -> int:
     if args.trajectory_out is not None and Path(args.trajectory_out).resolve() == Path(args.out).resolve():
         raise ParamError("--trajectory-out", args.trajectory_out, "a path other than --out")
 
-    from .sim.run import run_point
+    from .sim.run import run_tables
     from .pipeline.storage import write_runs, write_trajectory
 
-    runs, traj = run_point(params, seeds, config["base_seed"], args.threads, exp.name, exp.size_key, progress)
+    runs, traj = run_tables(params, seeds, config["base_seed"], args.threads, exp.name, exp.size_key, progress)
     write_runs(runs, args.out)
     if args.trajectory_out:
         write_trajectory(traj, args.trajectory_out)
@@ -343,14 +343,20 @@ def summary_line(runs, size_key: str, seeds: str) -> str:
     """
     import numpy as np
 
-    row = runs.iloc[0]
-    ok = (runs["status"] == "ok").to_numpy()
-    solved = ok & runs["success"].to_numpy(dtype=bool)
+    # runs: a DataFrame or an Arrow table (what `mbphase run` has; its
+    # to_pylist, unlike np.asarray, does not import pandas)
+    def column(name):
+        values = runs[name]
+        return np.asarray(values.to_pylist() if hasattr(values, "to_pylist") else values)
+
+    row = {name: column(name)[0] for name in ("experiment", "size", "m", "temperature", "init", "weights", "job_wall_time_s", "throughput")}
+    ok = column("status") == "ok"
+    solved = ok & column("success").astype(bool)
     unit = "sweeps" if row["weights"] == "discrete" else "steps"
-    t_solve = runs.loc[solved, "t_solve"].to_numpy(dtype=float)
+    t_solve = column("t_solve").astype(float)[solved]
     median = f"median t_solve {np.median(t_solve):.4g} {unit} of the {len(t_solve)} solved" if len(t_solve) else "no run solved"
     p_succ = f"P_succ {solved.sum() / ok.sum():.3f} ({solved.sum()}/{ok.sum()})" if ok.any() else "P_succ n/a (no ok run)"
-    failed = f", {len(runs) - ok.sum()} runs not ok" if not ok.all() else ""
+    failed = f", {len(ok) - ok.sum()} runs not ok" if not ok.all() else ""
     point = f"{row['experiment']} {size_key}={row['size']} m={row['m']} T={row['temperature']:g} init={row['init']}"
     return (f"mbphase run: {point} seeds {seeds}: {p_succ}{failed}; {median}; "
             f"compute {row['job_wall_time_s']:.3g} s; {row['throughput']:.3g} pattern evaluations/s")
@@ -409,20 +415,28 @@ COMMANDS = {"run": cmd_run, "compile": cmd_compile, "aggregate": cmd_aggregate, 
             "report-tables": cmd_report_tables, "adaptive-start": cmd_adaptive_start, "adaptive-round": cmd_adaptive_round}
 
 
+def _loaded_errors(module_name: str, *names) -> tuple:
+    """The exception classes ``names`` of ``mbphase.<module_name>``, if the
+    command loaded that module (evaluated when an exception is being
+    matched): importing the aggregation or the adaptive grid only to name
+    them would import pandas into `mbphase run`, which does without, and a
+    module never imported raised nothing."""
+    module = sys.modules.get(f"{__package__}.{module_name}")
+    return tuple(getattr(module, name) for name in names) if module else ()
+
+
 def main(argv=None) -> int:
     """Run one command; bad arguments and configs exit 2, unusable inputs and
     failed writes exit 1, each with a one-line message and no traceback."""
     args = _build_parser().parse_args(argv)
-    from .pipeline.adaptive import AdaptiveError
-    from .pipeline.aggregate import AggregationError, SpecError
     from .pipeline.storage import DamagedFileError, OutputPathError, WriteError
 
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ParamError, SpecError, OutputPathError) as exc:
+    except (ConfigError, ParamError, OutputPathError, *_loaded_errors("pipeline.aggregate", "SpecError")) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 2
-    except (DamagedFileError, AggregationError, WriteError, AdaptiveError) as exc:
+    except (DamagedFileError, WriteError, *_loaded_errors("pipeline.aggregate", "AggregationError"), *_loaded_errors("pipeline.adaptive", "AdaptiveError")) as exc:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

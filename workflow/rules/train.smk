@@ -22,9 +22,9 @@ rule train:
     input:
         # ancient: the flag only orders compilation before training; a
         # recompilation alone (say, after the Numba cache was cleared) must
-        # not rerun finished jobs. Code changes rerun them through `sources`.
+        # not rerun finished jobs. Code changes rerun them through `code`.
         compiled=ancient(COMPILE_FLAG),
-        sources=lambda w: train_sources(w.experiment),
+        code=CODE_VERSION_FILE,
     output:
         runs=RUN_FILE,
         trajectory=TRAJECTORY_FILE,
@@ -41,11 +41,31 @@ rule train:
     params:
         # the job's own config, on stdin: see run_config in common.smk
         config=run_config,
-        temperature=lambda w: repr(float(w.temperature)),
     shell:
         MBPHASE_SHELL
         + "printf '%s\\n' {params.config:q} | NUMBA_NUM_THREADS={threads} "
         "mbphase run --config /dev/stdin --experiment {wildcards.experiment} "
-        "--size {wildcards.size} --m {wildcards.m} --temperature {params.temperature} --init {wildcards.init} "
+        "--size {wildcards.size} --m {wildcards.m} --temperature {wildcards.temperature} --init {wildcards.init} "
         "--seeds {wildcards.first}:{wildcards.stop} --threads {threads} --progress off "
         "--out {output.runs:q} --trajectory-out {output.trajectory:q} > {log:q} 2>&1"
+
+
+# One small file per experiment holding the hash of the simulation sources its
+# runs depend on (train_code_version in common.smk), rewritten when the hash
+# changes (a param): an input of the experiment's training jobs, so that a code
+# change reruns exactly the jobs it can affect. One file instead of ~15
+# source files per job keeps the DAG build cheap. (Not the hash as a param of
+# every training job: when the compile job reruns as well, Snakemake skips
+# the checks of the jobs after it and reaches them only through inputs that
+# are not ancient.)
+rule code_version:
+    output:
+        CODE_VERSION_FILE,
+    log:
+        "results/logs/code_version/{experiment}.log",
+    conda:
+        "../../envs/mbphase.yaml"
+    params:
+        code=lambda w: train_code_version(w.experiment),
+    shell:
+        "printf '%s\\n' {params.code:q} > {output:q} 2> {log:q}"

@@ -18,14 +18,16 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..sim.schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, arrow_schema, file_metadata
 from .partition import restore
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: training jobs write without it
+    import pandas as pd
 
 
 class DamagedFileError(RuntimeError):
@@ -124,16 +126,22 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> None:
     atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
 
 
-def to_arrow(df: pd.DataFrame, columns=COLUMNS, kind: str = "runs") -> pa.Table:
-    """A DataFrame as an Arrow table with the documented schema."""
-    return pa.Table.from_pandas(df[list(columns)], schema=arrow_schema(columns, kind), preserve_index=False)
+def to_arrow(df: pd.DataFrame | pa.Table, columns=COLUMNS, kind: str = "runs") -> pa.Table:
+    """A DataFrame as an Arrow table with the documented schema; an Arrow
+    table (:func:`mbphase.sim.run.run_tables`) must have that schema already."""
+    schema = arrow_schema(columns, kind)
+    if isinstance(df, pa.Table):
+        if not df.schema.equals(schema):
+            raise ValueError(f"a {kind} table with another schema than the documented one: {df.schema}")
+        return df
+    return pa.Table.from_pandas(df[list(columns)], schema=schema, preserve_index=False)
 
 
-def write_runs(df: pd.DataFrame, path: str | Path) -> None:
+def write_runs(df: pd.DataFrame | pa.Table, path: str | Path) -> None:
     atomic_write_table(to_arrow(df, COLUMNS, "runs"), path)
 
 
-def write_trajectory(df: pd.DataFrame, path: str | Path) -> None:
+def write_trajectory(df: pd.DataFrame | pa.Table, path: str | Path) -> None:
     atomic_write_table(to_arrow(df, TRAJECTORY_COLUMNS, "trajectory"), path)
 
 

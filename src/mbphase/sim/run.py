@@ -19,14 +19,14 @@ from typing import Sequence
 
 import numba
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from .. import CODE_VERSION, __version__
 from .kernels import kernel_for
 from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times
 from .params import RunParams
 from .rng import run_streams, xoshiro_state
-from .schema import COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
+from .schema import COLUMNS, NULLABLE_INT_COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS, table_schema
 from .teacher import make_teacher
 
 
@@ -115,9 +115,26 @@ def run_point(
     experiment: str = "",
     size_key: str = "d",
     progress: bool = False,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every seed of one point; return (runs, trajectory) tables whose
-    columns are schema.COLUMNS and schema.TRAJECTORY_COLUMNS.
+):
+    """Run every seed of one point; return (runs, trajectory) DataFrames
+    whose columns are schema.COLUMNS and schema.TRAJECTORY_COLUMNS: the
+    tables of :func:`run_tables`, as pandas reads them from a run file."""
+    runs, traj = run_tables(p, seeds, base_seed, threads, experiment, size_key, progress)
+    return runs.to_pandas(), traj.to_pandas()
+
+
+def run_tables(
+    p: RunParams,
+    seeds: Sequence[int],
+    base_seed: int,
+    threads: int = 1,
+    experiment: str = "",
+    size_key: str = "d",
+    progress: bool = False,
+) -> tuple[pa.Table, pa.Table]:
+    """Run every seed of one point; return (runs, trajectory) Arrow tables
+    with the documented schemas (what a training job writes: built without
+    pandas, whose import would cost every job about half a second).
 
     ``threads`` Numba threads run seeds in parallel. With ``progress`` the
     seeds go to the kernel in chunks so a progress bar can advance; chunking
@@ -150,7 +167,7 @@ def run_point(
     return runs, trajectory_table(p, seeds, traj, experiment, size_key)
 
 
-def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall) -> pd.DataFrame:
+def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall) -> pa.Table:
     """The run rows, in schema column order and types."""
     n = len(seeds)
     col = {name: scalars[:, i] for i, name in enumerate(SCALARS)}
@@ -186,19 +203,56 @@ def runs_table(p, seeds, base_seed, scalars, experiment, size_key, threads, wall
         "job_wall_time_s": [wall] * n,
         "throughput": [float(evals.sum()) / wall if wall > 0 else np.nan] * n,
     }
-    df = pd.DataFrame(data)[list(COLUMNS)]
-    return df.astype({"train_size": "Int64"})
+    assert set(NULLABLE_INT_COLUMNS) <= set(data)  # an option's None (train_size online) is a null
+    return arrow_table(data, COLUMNS, "runs")
 
 
-def trajectory_table(p, seeds, traj, experiment, size_key) -> pd.DataFrame:
+def trajectory_table(p, seeds, traj, experiment, size_key) -> pa.Table:
     """Long table of the log-spaced samples actually reached."""
-    rows = []
     discrete = kernel_for(p).budget == "max_sweeps"  # acceptance rates, not losses
     size = p.as_dict()[size_key]
-    for i, seed in enumerate(seeds):
-        for t, q, err, extra in traj[i]:
-            if np.isnan(t):
-                continue
-            rows.append((experiment, size, p.m, seed, int(t), q, err, extra if discrete else np.nan, np.nan if discrete else extra))
-    return pd.DataFrame(rows, columns=list(TRAJECTORY_COLUMNS)).astype({"size": "int64", "m": "int64", "seed": "int64", "t": "int64"})
+    seed_of = np.repeat(np.asarray(seeds, dtype=np.int64), traj.shape[1])
+    flat = traj.reshape(-1, TRAJ_FIELDS)
+    reached = ~np.isnan(flat[:, 0])
+    t, q, err, extra = (flat[reached, j] for j in range(4))
+    n = int(reached.sum())
+    nan = np.full(n, np.nan)
+    data = {
+        "experiment": [experiment] * n,
+        "size": np.full(n, size, dtype=np.int64),
+        "m": np.full(n, p.m, dtype=np.int64),
+        "seed": seed_of[reached],
+        "t": t.astype(np.int64),
+        "q": q,
+        "test_error": err,
+        "acceptance_rate": extra if discrete else nan,
+        "loss": nan if discrete else extra,
+    }
+    return arrow_table(data, TRAJECTORY_COLUMNS, "trajectory")
 
+
+def arrow_table(data: dict, columns, kind: str) -> pa.Table:
+    """Columns (sequences or arrays) as an Arrow table of the documented
+    schema, built from buffers: ``pa.table`` and ``pa.array`` import pandas
+    (to check whether they were given pandas objects), which would add about
+    half a second to every training job."""
+    schema = table_schema(columns, kind)
+    return pa.Table.from_arrays([arrow_array(data[f.name], f.type) for f in schema], schema=schema)
+
+
+def arrow_array(values, arrow_type: pa.DataType) -> pa.Array:
+    """One column of int64, float64, bool or string values (a column of
+    None only: nulls) as an Arrow array, without pandas."""
+    n = len(values)
+    if n and all(v is None for v in values):
+        return pa.nulls(n, arrow_type)
+    if pa.types.is_string(arrow_type):
+        encoded = [str(v).encode() for v in values]
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    if pa.types.is_boolean(arrow_type):
+        bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+        return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(bits)])
+    dtype = {pa.int64(): np.int64, pa.float64(): np.float64}[arrow_type]
+    return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(np.ascontiguousarray(values, dtype=dtype))])

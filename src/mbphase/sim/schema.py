@@ -86,3 +86,46 @@ def file_metadata(schema: pa.Schema) -> dict:
     """The mbphase metadata of a Parquet/Arrow schema ({} if absent)."""
     raw = (schema.metadata or {}).get(METADATA_KEY)
     return json.loads(raw) if raw else {}
+
+
+# Integer columns that may hold nulls (an option that does not apply, such as
+# train_size for online data): pandas reads them as its nullable Int64.
+NULLABLE_INT_COLUMNS = ("train_size",)
+
+
+def pandas_metadata(columns=COLUMNS) -> bytes:
+    """The 'pandas' schema metadata that pyarrow's ``Table.from_pandas``
+    writes for a frame of ``columns``, derived from the declared types, so
+    that a table built without pandas (a training job does not import it)
+    reads back with ``pd.read_parquet`` as one written from pandas: strings
+    as str, nullable integers (:data:`NULLABLE_INT_COLUMNS`) as Int64."""
+    from importlib import metadata
+
+    def kind(name, arrow_type):
+        if pa.types.is_string(arrow_type):
+            return "unicode", "str"
+        if pa.types.is_boolean(arrow_type):
+            return "bool", "bool"
+        numpy = "Int64" if name in NULLABLE_INT_COLUMNS else str(arrow_type)
+        return str(arrow_type), numpy
+
+    entries = []
+    for name, (arrow_type, _) in columns.items():
+        pandas_type, numpy_type = kind(name, arrow_type)
+        entries.append({"name": name, "field_name": name, "pandas_type": pandas_type, "numpy_type": numpy_type, "metadata": None})
+    try:
+        pandas_version = metadata.version("pandas")
+    except metadata.PackageNotFoundError:
+        pandas_version = None
+    meta = {
+        "index_columns": [], "column_indexes": [], "columns": entries, "attributes": {},
+        "creator": {"library": "pyarrow", "version": pa.__version__}, "pandas_version": pandas_version,
+    }
+    return json.dumps(meta).encode()
+
+
+def table_schema(columns=COLUMNS, kind: str = "runs") -> pa.Schema:
+    """:func:`arrow_schema` with the pandas metadata of :func:`pandas_metadata`:
+    the schema of a run or trajectory file written without pandas."""
+    schema = arrow_schema(columns, kind)
+    return schema.with_metadata({**schema.metadata, b"pandas": pandas_metadata(columns)})

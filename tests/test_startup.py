@@ -1,0 +1,64 @@
+"""A training job starts light (issue 14): `mbphase run` writes its run and
+trajectory files without importing pandas, and those files read back with
+pandas exactly as files written from DataFrames did (the golden tables of
+test_golden.py check the values; this checks the dtypes and the frames of
+every model's kernel, including empty trajectories)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mbphase.pipeline.storage import read_checked, write_runs, write_trajectory
+from mbphase.sim.params import make_params
+from mbphase.sim.run import run_point, run_tables
+
+DATA = Path(__file__).resolve().parent / "data"
+
+CASES = {
+    "greedy_bits": dict(K=3, d=5, m=8, max_sweeps=3, n_test=16, trajectory_points=3),
+    "greedy finite": dict(K=3, d=5, N=9, topology="random", data="finite", train_size=12, m=4, max_sweeps=2, n_test=16, trajectory_points=2, temperature=1.0),
+    "sgd": dict(K=3, d=3, weights="continuous", m=4, max_steps=4, eval_every=2, n_test=16, trajectory_points=2),
+    "no trajectory sample": dict(K=3, d=3, m=4, max_sweeps=1, n_test=16, trajectory_points=1),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_files_written_without_pandas_read_back_as_from_pandas(case, tmp_path):
+    p = make_params(CASES[case])
+    runs, traj = run_tables(p, [0, 1], 3, experiment="e")
+    frames = run_point(p, [0, 1], 3, experiment="e")
+    write_runs(runs, tmp_path / "arrow.parquet")
+    write_trajectory(traj, tmp_path / "arrow.traj.parquet")
+    # the pandas path: what the run files were written from before
+    write_runs(frames[0], tmp_path / "pandas.parquet")
+    write_trajectory(frames[1], tmp_path / "pandas.traj.parquet")
+    for name in ("", ".traj"):
+        arrow = pd.read_parquet(tmp_path / f"arrow{name}.parquet")
+        from_pandas = pd.read_parquet(tmp_path / f"pandas{name}.parquet")
+        varying = [c for c in ("job_wall_time_s", "throughput") if c in arrow]
+        pd.testing.assert_frame_equal(arrow.drop(columns=varying), from_pandas.drop(columns=varying), check_exact=True)
+    assert str(pd.read_parquet(tmp_path / "arrow.parquet")["train_size"].dtype) == "Int64"
+    read_checked(tmp_path / "arrow.parquet", "runs")
+    read_checked(tmp_path / "arrow.traj.parquet", "trajectory")
+
+
+def test_mbphase_run_does_not_import_pandas(tmp_path):
+    code = (
+        "import sys\n"
+        "from mbphase.cli import main\n"
+        f"status = main(['run', '--config', {str(DATA / 'tiny_config.yaml')!r}, '--experiment', 'sd_tree', '--size', '5', '--m', '4',"
+        f" '--seeds', '0:2', '--progress', 'off', '--out', {str(tmp_path / 'r.parquet')!r}, '--trajectory-out', {str(tmp_path / 't.parquet')!r}])\n"
+        "assert status == 0, status\n"
+        "heavy = sorted(m for m in ('pandas', 'matplotlib', 'seaborn', 'snakemake') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert len(pd.read_parquet(tmp_path / "r.parquet")) == 2
