@@ -311,36 +311,14 @@ def test_randbelow_fast_equals_randbelow():
         s1 = rng.xoshiro_state(np.random.SeedSequence(n))
         s2 = s1.copy()
         limit = gb.randbelow_limit(n)
-        recip = gb.reciprocal(n)
         for _ in range(200):
-            assert rng.randbelow(s1, n) == _randbelow_fast(s2, U64(n), limit, recip)
+            assert rng.randbelow(s1, n) == _randbelow_fast(s2, U64(n), limit)
         np.testing.assert_array_equal(s1, s2)
 
 
 @njit
-def _randbelow_fast(s, bound, limit, recip):
-    return gb.randbelow_fast(s, bound, limit, recip)
-
-
-@njit
-def _mod_by(r, bound, recip):
-    return gb.mod_by(r, bound, recip)
-
-
-def test_remainder_by_multiplication_is_exact():
-    """mod_by (no division) equals %, for bounds from 1 to 2^63 and
-    numerators at the edges of the 64-bit range and at random."""
-    r = np.random.default_rng(14)
-    bounds = [1, 2, 3, 5, 7, 64, 153, 459, 2**31 - 1, 2**31 + 1, 2**32 + 15, 2**53 + 1, 2**62 + 7, 2**63 - 25]
-    bounds += [int(b) for b in r.integers(1, 2**40, 30)]
-    for n in bounds:
-        recip = gb.reciprocal(n)
-        assert int(recip) == (2**64 // n if n > 1 else 2**64 - 1)
-        nums = [0, 1, n - 1, n, n + 1, 2 * n - 1, 2**63, 2**64 - 1, 2**64 - 2, 2**64 - n, (2**64 - 1) // n * n, (2**64 - 1) // n * n - 1]
-        nums += [int(x) for x in r.integers(0, 2**63, 200, dtype=np.uint64)] + [int(x) | 2**63 for x in r.integers(0, 2**63, 200, dtype=np.uint64)]
-        for x in nums:
-            if 0 <= x < 2**64:
-                assert int(_mod_by(U64(x), U64(n), recip)) == x % n, (x, n)
+def _randbelow_fast(s, bound, limit):
+    return gb.randbelow_fast(s, bound, limit)
 
 
 # --- whole runs against greedy.greedy_one ---

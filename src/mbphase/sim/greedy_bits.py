@@ -50,7 +50,6 @@ inputs, and carry-save counts of the teacher's and the student's fields.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, prange, types, uint64
 from numba.extending import intrinsic
 
@@ -533,53 +532,14 @@ def randbelow_limit(n):
     return uint64(0xFFFFFFFFFFFFFFFF) - (uint64(0xFFFFFFFFFFFFFFFF) % bound + uint64(1)) % bound
 
 
-@intrinsic
-def mulhi(typingctx, a, b):
-    """The high 64 bits of the 128-bit product of two uint64 (one MUL on
-    x86-64)."""
-    if not all(isinstance(x, types.Integer) and x.bitwidth == 64 and not x.signed for x in (a, b)):
-        return None
-    sig = types.uint64(a, b)
-
-    def codegen(context, builder, signature, args):
-        i128 = ir.IntType(128)
-        product = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
-        return builder.trunc(builder.lshr(product, ir.Constant(i128, 64)), ir.IntType(64))
-
-    return sig, codegen
-
-
-@njit(cache=True)
-def reciprocal(n):
-    """The multiplier of :func:`mod_by` for the bound ``n`` >= 1:
-    floor(2^64 / n), or 2^64 - 1 for n = 1 (2^64 does not fit; the estimate
-    below is then r - 1 or r, which the correction handles as well)."""
-    if n == 1:
-        return ONES
-    bound = uint64(n)
-    return (ONES // bound) + ((ONES % bound + ONE) // bound)
-
-
 @njit(cache=True, inline="always")
-def mod_by(r, bound, recip):
-    """``r % bound`` without a division: with ``recip = floor(2^64 / bound)``
-    the estimate ``q = mulhi(r, recip)`` is the quotient or one less
-    (``r / bound - 1 < r recip / 2^64 <= r / bound``), so one correction
-    gives the exact remainder."""
-    rem = r - mulhi(uint64(r), uint64(recip)) * bound
-    return rem - bound if rem >= bound else rem
-
-
-@njit(cache=True, inline="always")
-def randbelow_fast(s, bound, limit, recip):
-    """rng.randbelow(s, bound) with its threshold and the reciprocal of the
-    bound precomputed: the same draws and the same result, without the
-    three 64-bit divisions (a division costs about as much as the rest of
-    a proposal at small m)."""
+def randbelow_fast(s, bound, limit):
+    """rng.randbelow(s, bound) with its threshold precomputed: the same draws
+    and the same result, two 64-bit divisions fewer."""
     while True:
         r = next_u64(s)
         if r <= limit:
-            return np.int64(mod_by(r, bound, recip))
+            return np.int64(r % bound)
 
 
 @njit(cache=True)
@@ -677,7 +637,6 @@ def greedy_bits_one(
         unit_of[r] = r // F
     bound = uint64(n_weights)
     limit = randbelow_limit(n_weights)
-    recip = reciprocal(n_weights)
     # Sparse students read their teacher units' inputs; then success and
     # overlap have cheap exact forms.
     sparse_fast = same_fields(w_inputs, t_fields)
@@ -726,7 +685,7 @@ def greedy_bits_one(
                 for w in range(nw):
                     ST[w * R + oY] = Y[w]
                 errors = student_state(rows, masks, K, F, task, X, nw, ST, lay, scratch)
-            r = p if sequential else randbelow_fast(dyn_state, bound, limit, recip)
+            r = p if sequential else randbelow_fast(dyn_state, bound, limit)
             k = unit_of[r]
             fmask = masks[r]
             row = rows[r]
