@@ -78,3 +78,24 @@ def test_summary_prints_the_stored_numbers(tmp_path, capsys):
     assert f"{row['m_c']:.3g} ± {row['m_c_err']:.2g}" in out
     b = tables["b_budget"].query("t == 256").iloc[0]
     assert f"b(t = 256) = {b['b']:.3g} ± {b['b_err']:.2g}" in out
+
+
+def test_summary_reads_the_workflows_results_layout(tmp_path, capsys):
+    """Without directories the summary reads the workflow's Hive layout
+    under --root (what `mbphase analyse --out-template` writes), only the
+    experiments asked for, and names one it does not hold."""
+    from mbphase.analysis import analyse, write_tables
+    from mbphase.analysis.summary import main
+    from mbphase.names import ANALYSIS_TABLE
+
+    runs = budget_runs(g0=0.3, sizes=(9, 27), n_seeds=16, budget=lambda size: 1000)
+    (name,) = runs["experiment"].unique()
+    tables = analyse(runs, n_boot=10)
+    write_tables(tables, str(tmp_path / ANALYSIS_TABLE.replace("{experiment}", name)))
+    assert main(["--root", str(tmp_path), "--experiments", name, "--t", "256"]) == 0
+    out = capsys.readouterr().out
+    b = tables["b_budget"].query("t == 256").iloc[0]
+    assert f"b(t = 256) = {b['b']:.3g} ± {b['b_err']:.2g}" in out
+    with pytest.raises(SystemExit) as stop:
+        main(["--root", str(tmp_path), "--experiments", "no_such_experiment"])
+    assert stop.value.code == 2 and "no_such_experiment" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """Markdown summaries of the budget-resolved analysis, for the README.
 
-    python -m mbphase.analysis.summary results/analysis/<experiment> [...] [--t 250 1000]
+    python -m mbphase.analysis.summary --experiments <experiment> [...] [--t 250 1000]
 
-prints, for the experiments whose analysis tables are in the given
-directories: m_c per size at the full budget and at the budgets ``--t``
+prints, for the given experiments of the workflow's results (``--root``,
+default the current directory; or for the analysis directories given, as
+``mbphase analyse --out-dir`` writes them): m_c per size at the full budget and at the budgets ``--t``
 (with errors and the convergence verdict), b(t) with errors, and the
 hitting-time verdicts. Every number comes from the stored tables.
 """
@@ -17,7 +18,17 @@ import numpy as np
 import pandas as pd
 
 
-def _read(dirs, name) -> pd.DataFrame:
+def _read(dirs, name, root=".", experiments=None) -> pd.DataFrame:
+    """One analysis table: from the directories ``dirs`` (one
+    <name>.parquet each), or else from the workflow's results under
+    ``root`` (:func:`mbphase.load_analysis`); empty when there is none."""
+    if not dirs:
+        from mbphase.load import load_analysis
+
+        try:
+            return load_analysis(name, root, experiments)
+        except FileNotFoundError:  # (no experiment has this table)
+            return pd.DataFrame()
     parts = [pd.read_parquet(Path(d) / f"{name}.parquet") for d in dirs if (Path(d) / f"{name}.parquet").exists()]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -92,17 +103,28 @@ def hitting(fits: pd.DataFrame) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dirs", nargs="+", help="analysis directories (results/analysis/<experiment>)")
+    parser.add_argument("dirs", nargs="*", help="analysis directories, one <table>.parquet each (default: the workflow's results under --root)")
+    parser.add_argument("--root", default=".", help="the directory the workflow ran in (holding results/)")
+    parser.add_argument("--experiments", nargs="*", default=None, help="only these experiments of --root (default: every one)")
     parser.add_argument("--t", type=int, nargs="*", default=[], help="budgets t at which to show m_c and b")
     parser.add_argument("--local-t", type=int, nargs="*", default=None, help="budgets of the local-exponent table")
     args = parser.parse_args(argv)
-    critical = _read(args.dirs, "critical")
-    mc_budget = _read(args.dirs, "mc_budget")
-    b_budget = _read(args.dirs, "b_budget")
-    print(mc_table(critical, mc_budget, _read(args.dirs, "power_law"), b_budget, args.t), end="\n\n")
+    if args.experiments is not None and args.dirs:
+        parser.error("--experiments chooses experiments of --root; analysis directories are given instead")
+
+    def read(name):
+        return _read(args.dirs, name, args.root, args.experiments)
+
+    try:
+        critical = read("critical")
+    except ValueError as exc:  # an experiment that --root does not hold
+        parser.error(str(exc))
+    mc_budget = read("mc_budget")
+    b_budget = read("b_budget")
+    print(mc_table(critical, mc_budget, read("power_law"), b_budget, args.t), end="\n\n")
     print(b_of_t(b_budget), end="\n\n")
-    print(local(_read(args.dirs, "local_exponent_budget"), args.local_t or args.t), end="\n\n")
-    fits = _read(args.dirs, "hitting_fit")
+    print(local(read("local_exponent_budget"), args.local_t or args.t), end="\n\n")
+    fits = read("hitting_fit")
     if len(fits):
         print(hitting(fits))
     return 0
