@@ -16,9 +16,13 @@ name, and readers of a single file put it back from the path
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:  # (pandas is imported where a frame is built: `mbphase run`
+    # writes its files through storage, which imports this module, without it)
+    import pandas as pd
 
 KEY = "experiment"
 
@@ -71,6 +75,8 @@ def strip_frame(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
 def restore(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     """``df`` read from the file ``path``, with the experiment column of its
     partition put back as the first column (as the writers declare it)."""
+    import pandas as pd
+
     value = partition_value(path)
     if value is None or KEY in df.columns:
         return df
