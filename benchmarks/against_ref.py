@@ -2,7 +2,7 @@
 version of the project (a git ref, default ``main``) in the same run.
 
     python benchmarks/against_ref.py [--ref main] [--only startup,dryrun,kernel,sweep]
-        [--sweep-config benchmarks/config_default_v1.yaml] [--sweep-experiments a,b]
+        [--sweep-config benchmarks/config_fixed_grid.yaml] [--sweep-experiments a,b]
         [--rounds 3] [--quick] [--out benchmarks/against_ref.csv]
 
 The ref is exported with ``git archive`` into a temporary directory (the
@@ -28,7 +28,7 @@ Sections:
            one thread), through run.prepare_seeds and run.run_kernel as a
            training job calls them
   sweep    `snakemake --cores 2` of a sweep from scratch in a copy of each
-           version's workflow (default: benchmarks/config_default_v1.yaml,
+           version's workflow (default: benchmarks/config_fixed_grid.yaml,
            the default config.yaml of the day the targets were set; a subset
            of its experiments with --sweep-experiments): wall and CPU time,
            the training jobs' kernel share (kernel seconds from the run
@@ -336,7 +336,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--rounds", type=int, default=3, help="alternating measurements per version")
     parser.add_argument("--dag-jobs", type=int, default=10000, help="training jobs of the dry-run sweep")
-    parser.add_argument("--sweep-config", default=str(HERE / "config_default_v1.yaml"))
+    parser.add_argument("--sweep-config", default=str(HERE / "config_fixed_grid.yaml"))
     parser.add_argument("--sweep-experiments", default="", help="comma-separated experiments of the sweep config (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny workloads, one round: a smoke run whose numbers mean nothing")
     parser.add_argument("--keep", default=None, help="keep the checkouts and workflow copies in this directory")
