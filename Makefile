@@ -32,7 +32,7 @@ lock:
 
 ## test: set up and run the whole test suite (unit, statistical, workflow)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 ## run: set up and run the default sweep to the figures and the report
 run: $(STAMP)

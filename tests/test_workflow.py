@@ -317,7 +317,10 @@ def test_dry_run_of_the_default_config(tmp_path):
     counts = job_counts(done.stdout)
     _, experiments = load_config(REPO / "config.yaml")
     n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
-    expected = {"compile": 1, "code_version": len(experiments), "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "report_tables": 1, "all": 1}
+    # (a code-version file is planned with the training jobs that read it:
+    # an adaptive experiment's only once its first round is placed)
+    fixed = sum(1 for e in experiments.values() if e.adaptive is None)
+    expected = {"compile": 1, "code_version": fixed, "train": n_train, "aggregate": len(experiments), "analyse": len(experiments), "plot": 1, "report_tables": 1, "all": 1}
     # an adaptive grid's training jobs depend on its rounds: a dry run shows
     # the start plan of every size, the jobs after it only once it is written
     adaptive_sizes = sum(len(e.adaptive.sizes) for e in experiments.values() if e.adaptive)
