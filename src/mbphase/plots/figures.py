@@ -809,6 +809,16 @@ def plot_all(tables: dict[str, pd.DataFrame], outdir, style: str = "screen", inc
         }
 
 
+def _size_curves(group: pd.DataFrame, x: str):
+    """(colour, label, rows sorted by ``x``) for each size of a panel,
+    coloured from small (light) to large (dark)."""
+    sizes = sorted(group["size"].unique())
+    colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
+    for colour, size in zip(colours, sizes):
+        rows = group[group["size"] == size].sort_values(x)
+        yield colour, _size_label(rows["size_key"].iloc[0], size), rows
+
+
 def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_stem) -> list[Path]:
     """Figure 8: m_c(size, t) against the budget t, one curve per size
     (bootstrap errors; an open marker where m_c has converged, i.e. changed
@@ -835,12 +845,9 @@ def plot_mc_budget(mc_budget: pd.DataFrame, b_budget: pd.DataFrame | None, path_
     fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
     for i, (name, group) in enumerate(panels):
         ax, bx = axes[2 * i], axes[2 * i + 1]
-        sizes = sorted(group["size"].unique())
-        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
-        for colour, size in zip(colours, sizes):
-            rows = group[group["size"] == size].sort_values("t")
+        for colour, label, rows in _size_curves(group, "t"):
             ax.errorbar(rows["t"], rows["m_c"], yerr=rows["m_c_err"].to_numpy(float), marker="o", ms=3.5, lw=1.0,
-                        capsize=2, color=colour, label=_size_label(rows["size_key"].iloc[0], size))
+                        capsize=2, color=colour, label=label)
             if "converged" in rows.columns:
                 done = rows[rows["converged"].astype(str) == "yes"]
                 ax.plot(done["t"], done["m_c"], ls="none", marker="o", ms=8, mfc="none", color=colour)
@@ -896,11 +903,7 @@ def plot_hitting_time(hitting: pd.DataFrame, fits: pd.DataFrame | None, path_ste
     fig, axes = _new_figure(2 * len(panels), ncols=2, panel_size=(5.2, 3.9))
     for i, (name, group) in enumerate(panels):
         ax, bx = axes[2 * i], axes[2 * i + 1]
-        sizes = sorted(group["size"].unique())
-        colours = sns.color_palette("viridis_r" if len(sizes) > 1 else "deep", len(sizes))
-        for colour, size in zip(colours, sizes):
-            rows = group[group["size"] == size].sort_values("m_over_mc")
-            label = _size_label(rows["size_key"].iloc[0], size)
+        for colour, label, rows in _size_curves(group, "m_over_mc"):
             ax.plot(rows["m_over_mc"], rows["tau_50"], marker="o", ms=3.5, lw=1.0, color=colour, label=label)
             ax.plot(rows["m_over_mc"], rows["tau_25"], marker="o", ms=3.5, mfc="none", lw=0.8, ls="--", color=colour)
         ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
