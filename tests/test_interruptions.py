@@ -26,7 +26,9 @@ from test_workflow import comparable, job_counts, make_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
-# Eight training jobs of about a second each, so a sweep can be caught part way.
+# Eight training jobs of a few seconds each, so a sweep can be caught part way
+# (at 20,000 sweeps, about a second each since start-up got faster, a sweep
+# sometimes ended before the SIGINT sent after its third finished job).
 CONFIG = {
     "base_seed": 11,
     "threads": 1,
@@ -42,7 +44,7 @@ CONFIG = {
             "m": [20, 30, 40, 60],
             "seeds": 4,
             "seeds_per_job": 2,
-            "max_sweeps": 20000,
+            "max_sweeps": 60000,
         }
     },
 }
