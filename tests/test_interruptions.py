@@ -27,8 +27,8 @@ from test_workflow import comparable, job_counts, make_workflow, snakemake
 pytestmark = pytest.mark.slow
 
 # Eight training jobs of a few seconds each, so a sweep can be caught part way
-# (at 20,000 sweeps, about a second each since start-up got faster, a sweep
-# sometimes ended before the SIGINT sent after its third finished job).
+# (60,000 sweeps: at 20,000 a job took about a second once start-up got
+# faster, a narrow window for the SIGINT sent after the third finished job).
 CONFIG = {
     "base_seed": 11,
     "threads": 1,
@@ -64,6 +64,10 @@ class Sweep:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "snakemake", "--cores", "2", TABLE],
             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            # SIGINT at its default: a shell without job control starts
+            # background jobs (a CI runner, `cmd &`) with SIGINT ignored, and
+            # Snakemake would inherit that and never see the test's SIGINT
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
