@@ -46,14 +46,15 @@ from mbphase.names import ADAPTIVE_ROUND, ANALYSIS_TABLE, RUNS_TABLE  # noqa: E4
 BASELINE = ROOT / "benchmarks" / "config_fixed_grid.yaml"
 EXPERIMENT = "sparse_discrete_committee_tree"
 # The adaptive grid: the fixed grid's range as the start bracket of the
-# first two sizes, the power law of the sizes done for the others.
+# first two sizes, the power law through the two largest sizes done for the
+# others (config.yaml uses the same block).
 ADAPTIVE = {
     "bracket_per_size": [1.0, 9.5],
     "predict": True,
-    "predict_factor": 1.5,
+    "predict_factor": 1.2,
     "target_rel_error": 0.02,
-    "start_points": 5,
-    "points_per_round": 3,
+    "start_points": 3,
+    "points_per_round": 2,
     "max_rounds": 6,
 }
 COLUMNS = ["grid", "size", "m_c", "m_c_err", "rel_err", "method", "points", "rounds", "train_cpu_s", "total_cpu_s", "wall_s", "cores"]

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import copy
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy.special import expit
 
 from mbphase.pipeline.adaptive import (
@@ -29,6 +33,7 @@ from mbphase.pipeline.adaptive import (
 from mbphase.pipeline.config import ConfigError, check_config
 from synthetic import bernoulli_runs
 
+ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = dict(target_rel_error=0.03, start_points=5, points_per_round=3, max_rounds=8, max_widenings=2, lattice=0.02)
 
 
@@ -233,3 +238,56 @@ def test_status_lists_the_points_placed_so_far(tmp_path):
     assert sorted(p.m for p, _, _ in status.missing) == [8, 11, 16, 64] and [p.m for p, _, _ in status.done] == [4]
     text = "\n".join(format_status([status]))
     assert "d=5: 1 round(s) decided, 5 m values, round 1 running" in text and "d=7: not started" in text
+
+
+def test_the_prediction_follows_the_local_exponent_of_the_two_largest_sizes():
+    # an effective exponent that drifts with size (2.2, then 1.6): the power
+    # law through the two largest sizes done predicts the next one, a fit to
+    # all three would not
+    done = {9: (20.0, 0.3), 15: (20.0 * (15 / 9) ** 2.2, 0.8)}
+    done[21] = (done[15][0] * (21 / 15) ** 1.6, 1.3)
+    truth = done[21][0] * (27 / 21) ** 1.6
+    s = settings(predict=True, predict_factor=1.05)
+    (lo, hi), origin = predicted_bracket(s, 27, done)
+    assert lo < truth < hi and "[15, 21]" in origin and "b = 1.600" in origin
+
+
+def test_the_default_sweeps_block_converges_on_a_sharp_and_a_wide_transition():
+    # config.yaml's block (3 start points, 2 per round) on transitions as wide
+    # as the tree committee's at d = 9 (w = 0.12) and sharper than at d = 27
+    block = yaml.safe_load((ROOT / "config.yaml").read_text())["experiments"]["sparse_discrete_committee_tree"]["adaptive"]
+    s = Settings.from_dict({**SETTINGS, "max_rounds": 6, **block})
+    for size, m_c, width in [(9, 19.5, 0.12), (27, 150.0, 0.03)]:
+        state, decisions = start_plan(s, size), []
+        for r in range(s.max_rounds):
+            state = decide(runs_at(round_points(state), size, m_c, width=width), state, s, r, "exp", 64)
+            decisions.append(state)
+            if state["status"] != STATUS_CONTINUE:
+                break
+        last = decisions[-1]
+        assert last["status"] == STATUS_CONVERGED and abs(last["m_c"] - m_c) < 3 * last["m_c_err"], last["message"]
+        assert all(len(d["next"]) <= 2 for d in decisions)
+
+
+def test_the_benchmark_measures_the_default_sweeps_block():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("adaptive_grid", ROOT / "benchmarks" / "adaptive_grid.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    block = yaml.safe_load((ROOT / "config.yaml").read_text())["experiments"][bench.EXPERIMENT]["adaptive"]
+    assert block == bench.ADAPTIVE
+
+
+def test_a_round_job_imports_only_the_estimator_it_uses():
+    # the checkpoint job's imports (cmd_adaptive_round): not the whole
+    # analysis package and the parts of SciPy its other modules need
+    code = ("import sys, mbphase.cli, mbphase.pipeline.aggregate, mbphase.pipeline.stale, mbphase.analysis.critical; "
+            "from mbphase.pipeline.adaptive import estimate; "
+            "print(sorted(m for m in ('scipy.stats', 'scipy.optimize', 'mbphase.analysis.collapse', 'mbphase.analysis.tables') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    import mbphase.analysis as analysis
+
+    for name in analysis.__all__:  # the package's names still resolve, on first use
+        assert getattr(analysis, name) is not None

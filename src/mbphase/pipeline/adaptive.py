@@ -148,14 +148,18 @@ def configured_bracket(settings: Settings, size: int) -> tuple[int, int]:
 
 
 def predicted_bracket(settings: Settings, size: int, done: Mapping[int, tuple[float, float]]) -> tuple[tuple[int, int], str] | None:
-    """The bracket [m / f, m f] around the power law m_c = A size^b fitted
-    (errors as weights) to the smaller sizes already done, ``done`` mapping
-    size -> (m_c, m_c_err); None with fewer than two of them."""
+    """The bracket [m / f, m f] around the power law m_c = A size^b through
+    the two largest smaller sizes already done, ``done`` mapping size ->
+    (m_c, m_c_err); None with fewer than two of them."""
     from mbphase.analysis.critical import fit_line
 
     sizes = sorted(s for s, (mc, _) in done.items() if s < size and math.isfinite(mc) and mc > 0)
     if len(sizes) < 2:
         return None
+    # The local exponent of the two largest sizes done, not a fit to all of
+    # them: the effective exponent drifts with size (finite-size
+    # corrections), and the nearest sizes extrapolate best to the next one.
+    sizes = sizes[-2:]
     mc = np.array([done[s][0] for s in sizes])
     err = np.array([done[s][1] for s in sizes])
     fit = fit_line(np.log(sizes), np.log(mc), err / mc, what="sizes with an m_c")
