@@ -27,6 +27,14 @@ Sections:
            (K = 3 tree committee, d = 51 and d = 15, m = 8 to 32, 64 seeds,
            one thread), through run.prepare_seeds and run.run_kernel as a
            training job calls them
+  share    the kernel's share of a training job's time on a sample of the
+           training jobs of the sweep config (default
+           benchmarks/config_fixed_grid.yaml; every k-th job, --share-jobs of
+           them), each run as `mbphase run` with one thread: the kernel
+           call's CPU seconds (once Numba has loaded it from the cache) over
+           the whole process's CPU seconds, and the run table's
+           job_wall_time_s (the seeds' preparation, the cache load and the
+           kernel) over the process's wall seconds
   sweep    `snakemake --cores 2` of a sweep from scratch in a copy of each
            version's workflow (default: benchmarks/config_fixed_grid.yaml,
            the default config.yaml of the day the targets were set; a subset
@@ -54,7 +62,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTIONS = ("startup", "dryrun", "kernel", "sweep")
+SECTIONS = ("startup", "dryrun", "kernel", "share", "sweep")
 COLUMNS = ("section", "case", "quantity", "unit", "this", "ref", "ratio", "ratio_of", "target", "met", "load", "note")
 WORKFLOW_FILES = ("Snakefile", "workflow", "envs", "profiles")
 # Provenance columns, which differ between versions without a change of results.
@@ -271,6 +279,76 @@ def bench_kernel(trees, rounds, cases, seeds=64, target=0.5):
     return rows
 
 
+# ---------------------------------------------------------------- share
+
+# Runs `mbphase run` with the kernel loaded from Numba's cache before its call
+# (explicitly, so that the call's time is the kernel's alone) and prints the
+# process's CPU seconds around the call.
+SHARE_CHILD = r"""
+import sys, time
+import mbphase.sim.kernels as kernels
+load = kernels.Kernel.load
+def stamped(self):
+    kernel = load(self)
+    def call(**kwargs):
+        from numba import typeof
+        code = kernel.py_func.__code__
+        kernel.compile(tuple(typeof(kwargs[n]) for n in code.co_varnames[:code.co_argcount]))
+        start = time.process_time()
+        out = kernel(**kwargs)
+        print(f"KERNEL_CPU {time.process_time() - start:.6f}", file=sys.stderr)
+        return out
+    return call
+kernels.Kernel.load = stamped
+from mbphase.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def sample_jobs(config_path: Path, n: int):
+    """Every k-th training job of a config (k = jobs // n), as `mbphase run`
+    arguments."""
+    from mbphase.pipeline.config import iter_jobs, load_config
+    from mbphase.pipeline.layout import format_temperature
+
+    jobs = list(iter_jobs(load_config(config_path)[1]))
+    step = max(1, len(jobs) // n)
+    return [
+        ["--experiment", exp.name, "--size", str(point.size), "--m", str(point.m), "--temperature", format_temperature(point.temperature),
+         "--init", point.init, "--seeds", f"{first}:{stop}"]
+        for exp, point, first, stop in jobs[::step][:n]
+    ]
+
+
+def bench_share(trees, tmp: Path, config_path: Path, n_jobs: int):
+    import pyarrow.parquet as pq
+
+    jobs = sample_jobs(config_path, n_jobs)
+    for tree in trees:  # every kernel in the cache: a job's first call must not compile
+        tree.python("-m", "mbphase", "compile")
+    totals = {t.label: [0.0, 0.0, 0.0, 0.0] for t in trees}  # kernel CPU, process CPU, job_wall_time_s, process wall
+    for i, job in enumerate(jobs):
+        for tree in trees if i % 2 == 0 else trees[::-1]:
+            out = tmp / f"share-{tree.label}.parquet"
+            argv = ["run", "--config", str(config_path), *job, "--threads", "1", "--progress", "off",
+                    "--out", str(out), "--trajectory-out", str(tmp / f"share-{tree.label}.trajectory.parquet")]
+            done, wall, cpu = tree.python("-c", SHARE_CHILD, *argv)
+            kernel_cpu = float(re.search(r"KERNEL_CPU (\S+)", done.stderr).group(1))
+            job_wall = float(pq.read_table(out, columns=["job_wall_time_s"]).column(0)[0].as_py())
+            for k, v in enumerate((kernel_cpu, cpu, job_wall, wall)):
+                totals[tree.label][k] += v
+    this, ref = totals["this"], totals["ref"]
+    case = f"{len(jobs)} training jobs of {config_path.name}, 1 thread"
+    return [
+        row("share", case, "kernel call / whole process, CPU", "fraction", this[0] / this[1], ref[0] / ref[1], ratio_of="this / ref",
+            target=">= 0.75", met="yes" if this[0] / this[1] >= 0.75 else "NO",
+            note=f"kernel {this[0]:.1f} of {this[1]:.1f} CPU s (this), {ref[0]:.1f} of {ref[1]:.1f} (ref); every k-th job, alternating"),
+        row("share", case, "job_wall_time_s / process wall", "fraction", this[2] / this[3], ref[2] / ref[3], ratio_of="this / ref",
+            note="the run table's timing (preparation, Numba cache load and kernel) over the process's wall time"),
+        row("share", case, "whole processes, CPU", "s", this[1], ref[1]),
+    ]
+
+
 # ---------------------------------------------------------------- sweep
 
 
@@ -337,6 +415,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating measurements per version")
     parser.add_argument("--dag-jobs", type=int, default=10000, help="training jobs of the dry-run sweep")
     parser.add_argument("--sweep-config", default=str(HERE / "config_fixed_grid.yaml"))
+    parser.add_argument("--share-jobs", type=int, default=12, help="training jobs of the share section")
     parser.add_argument("--sweep-experiments", default="", help="comma-separated experiments of the sweep config (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny workloads, one round: a smoke run whose numbers mean nothing")
     parser.add_argument("--keep", default=None, help="keep the checkouts and workflow copies in this directory")
@@ -368,6 +447,10 @@ def main(argv=None) -> int:
             cases = [(15, 16)] if args.quick else [(51, 8), (51, 16), (51, 32), (15, 16), (9, 16)]
             part = bench_kernel(trees, rounds, cases, seeds=8 if args.quick else 64, target=0.05 if args.quick else 0.5)
             print_rows("greedy kernel at small m", part)
+            rows += part
+        if "share" in sections:
+            part = bench_share(trees, tmp, Path(args.sweep_config), 2 if args.quick else args.share_jobs)
+            print_rows("kernel share of training jobs", part)
             rows += part
         if "sweep" in sections:
             experiments = [e for e in args.sweep_experiments.split(",") if e]

@@ -121,3 +121,8 @@ REPORT_TABLES = {
 # by the checkpoints of workflow/rules/adaptive.smk.
 ADAPTIVE_START = "results/adaptive/{experiment}/size{size}/start.json"
 ADAPTIVE_ROUND = "results/adaptive/{experiment}/size{size}/round{round}.json"
+
+# The code version of an experiment's training jobs: one small file per
+# experiment holding the hash of the simulation sources its runs depend on,
+# written by the workflow's code_version rule, an input of its training jobs.
+CODE_VERSION_FILE = "results/code_version/{experiment}.txt"

@@ -28,6 +28,7 @@ try:
     from mbphase import names
     from mbphase.names import (
         ANALYSIS_TABLE,
+        CODE_VERSION_FILE,
         COMPILE_FLAG,
         FIGURE,
         FIGURES,
@@ -39,7 +40,7 @@ try:
     )
     from mbphase.pipeline.layout import format_temperature
     from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
-    from mbphase.plots.style import physics_title
+    from mbphase.plots.titles import physics_title
     from mbphase.sim.kernels import MODELS, kernel_modules
     from mbphase.pipeline.stale import describe, forcerun_command, table_problems
 except ImportError as exc:
@@ -201,9 +202,6 @@ def train_code_version(experiment):
 
 
 # ------------------------------------------------------------------ paths
-
-# The code version of an experiment's training jobs (rule code_version).
-CODE_VERSION_FILE = "results/code_version/{experiment}.txt"
 
 # The path templates, tables and figures are those of mbphase.names.
 

@@ -1,5 +1,13 @@
 """The figures of the study, drawn from the analysis tables only."""
 
-from mbphase.plots.figures import FIGURES, plot_all
-
 __all__ = ["FIGURES", "plot_all"]
+
+
+def __getattr__(name: str):
+    # imported on first use: importing mbphase.plots.titles (the workflow,
+    # while it parses) must not import matplotlib and seaborn
+    if name in __all__:
+        from mbphase.plots import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module 'mbphase.plots' has no attribute {name!r}")

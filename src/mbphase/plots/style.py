@@ -18,6 +18,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
+from mbphase.plots.titles import physics_title  # noqa: F401 (part of this module's interface)
+
 STYLES = ("screen", "paper")
 SINGLE_COLUMN_IN = 3.4
 DOUBLE_COLUMN_IN = 7.0
@@ -77,21 +79,6 @@ def title_of(experiment) -> str:
     """The panel title of an experiment: the model in physics terms when the
     workflow gave it (:func:`physics_title`), else its name."""
     return _LOOK.titles.get(str(experiment), str(experiment))
-
-
-def physics_title(params) -> str:
-    """A title for an experiment's model and task from its run parameters
-    (:class:`mbphase.sim.params.RunParams`): the student, the task and K,
-    then the teacher's wiring, finite data and temperature, on two lines,
-    e.g. "sparse discrete committee, K = 3" and "tree teacher".
-    """
-    machine = "perceptron" if params.K == 1 else f"{params.task}, K = {params.K}"
-    details = [f"{params.topology} teacher"]
-    if getattr(params, "data", "online") == "finite":
-        details.append(f"P = {params.train_size} patterns")
-    if getattr(params, "temperature", 0.0) > 0:
-        details.append(f"T = {params.temperature:g}")
-    return f"{params.architecture} {params.weights} {machine}\n" + ", ".join(details)
 
 
 # ------------------------------------------------------------------ selection
