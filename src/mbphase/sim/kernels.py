@@ -151,7 +151,7 @@ KERNELS = {
     # sparse +-1 students on binary inputs: bit-packed, the same results as greedy
     "greedy_bits": Kernel(
         "greedy_bits", "greedy_bits_many", (("sparse", "discrete"),), _greedy_bits_arguments, _discrete_initial, "max_sweeps",
-        examples=(dict(_TINY, max_sweeps=3, trajectory_points=2), dict(_TINY, **_FINITE_T, N=7, max_sweeps=3)),
+        examples=(dict(_TINY, m=40, max_sweeps=3, trajectory_points=2), dict(_TINY, **_FINITE_T, N=7, max_sweeps=3)),
         eligible=_bits_eligible,
     ),
     "greedy": Kernel(
