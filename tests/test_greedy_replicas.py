@@ -17,7 +17,7 @@ from mbphase.sim.params import make_params
 from mbphase.sim.run import prepare_seeds, run_kernel, trajectory_times
 from mbphase.sim.teacher import task_code
 
-I_SUCCESS, I_T_SOLVE = SCALARS.index("success"), SCALARS.index("t_solve")
+I_SUCCESS = SCALARS.index("success")
 
 
 def replica_options(case):
