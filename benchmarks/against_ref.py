@@ -24,7 +24,7 @@ Sections:
            run_benchmarks.py's dry-run row), in a copy of each version's
            workflow
   kernel   the greedy kernel's pattern evaluations per CPU second at small m
-           (K = 3 tree committee, d = 51 and d = 15, m = 8 to 32, 64 seeds,
+           (K = 3 tree committee, d = 51, 15, 9, m = 8 to 64, 64 seeds,
            one thread), through run.prepare_seeds and run.run_kernel as a
            training job calls them
   share    the kernel's share of a training job's time on a sample of the
@@ -274,7 +274,8 @@ def bench_kernel(trees, rounds, cases, seeds=64, target=0.5):
         this, ref = max(got["this"]), max(got["ref"])
         ratio = this[0] / ref[0]
         rows.append(row("kernel", f"greedy K=3 d={d} m={m}, {seeds} seeds, 1 thread", "pattern evaluations per CPU second", "evals/s",
-                        this[0], ref[0], ratio_of="this / ref", target=">= 3x at m <= 32", met="yes" if ratio >= 3 else "NO",
+                        this[0], ref[0], ratio_of="this / ref", target=">= 3x at m <= 32" if m <= 32 else "no loss at m > 32",
+                        met=("yes" if ratio >= 3 else "NO") if m <= 32 else ("yes" if ratio >= 0.9 else "NO"),
                         note=f"this: {this[1]}; ref: {ref[1]}; best of {rounds} alternating runs x 3 each"))
     return rows
 
@@ -444,7 +445,7 @@ def main(argv=None) -> int:
             print_rows("dry run", part)
             rows += part
         if "kernel" in sections:
-            cases = [(15, 16)] if args.quick else [(51, 8), (51, 16), (51, 32), (15, 16), (9, 16)]
+            cases = [(15, 16)] if args.quick else [(d, m) for d in (51, 15, 9) for m in (8, 16, 32, 64)]
             part = bench_kernel(trees, rounds, cases, seeds=8 if args.quick else 64, target=0.05 if args.quick else 0.5)
             print_rows("greedy kernel at small m", part)
             rows += part

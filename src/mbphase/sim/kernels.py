@@ -7,8 +7,9 @@ depends on) and the benchmarks all ask here.
 
 A model is an (architecture, weights) pair (``RunParams.model`` joins them
 with '_'). The kernels of a model are tried in :data:`KERNELS` order and the
-first whose ``eligible`` accepts the parameters runs: the bit-packed greedy
-kernel for the +-1 students it supports, the general greedy kernel for every
+first whose ``eligible`` accepts the parameters runs: at small m the
+replica-packed greedy kernel (several runs per word, sharing proposals), else
+the bit-packed greedy kernel for the +-1 students it supports, the general greedy kernel for every
 other discrete student, SGD for continuous ones. Every kernel takes keyword
 arguments, built by its ``arguments`` function from the parameters and the
 per-seed inputs.
@@ -48,6 +49,8 @@ class Kernel:
     budget: str  # an option or property of RunParams
     examples: tuple[dict, ...]
     eligible: Callable[[RunParams], bool] = lambda p: True
+    # (p, seed) -> the seed whose dynamics stream makes run seed's proposals
+    proposal_seed: Callable[[RunParams, int], int] = lambda p, seed: seed
 
     @property
     def name(self) -> str:
@@ -82,6 +85,16 @@ def _greedy_bits_arguments(p: RunParams, *args) -> dict:
     )
 
 
+def _greedy_replicas_arguments(p: RunParams, inputs, traj_times, scalars, traj) -> dict:
+    from .greedy_replicas import group_size, pack_groups
+
+    args = _greedy_bits_arguments(p, inputs, traj_times, scalars, traj)
+    for unused in ("train_size", "temperature"):  # online data, zero temperature only
+        del args[unused]
+    groups = pack_groups(inputs.proposal_seeds, group_size(p.m))
+    return dict(args, groups=groups, prop_states=inputs.proposal_states[groups[:, 0]].copy())
+
+
 def _greedy_arguments(p: RunParams, *args) -> dict:
     dense = p.architecture == "dense"
     return dict(_greedy_bits_arguments(p, *args), ternary=dense, dense=dense, gaussian=p.inputs == "gaussian")
@@ -106,6 +119,18 @@ def _normal_initial(p: RunParams, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal((p.K, p.fan_in))
 
 
+def _replicas_eligible(p: RunParams) -> bool:
+    from .greedy_replicas import replicas_eligible
+
+    return replicas_eligible(p)
+
+
+def _replicas_proposal_seed(p: RunParams, seed: int) -> int:
+    from .greedy_replicas import replica_group
+
+    return replica_group(seed, p.m)[1]
+
+
 def _bits_eligible(p: RunParams) -> bool:
     from .greedy_bits import bits_eligible
 
@@ -116,10 +141,17 @@ _TINY = dict(K=3, d=3, m=4, n_test=16)
 _FINITE_T = dict(topology="random", data="finite", train_size=8, temperature=1.0)
 
 KERNELS = {
+    # greedy_bits' runs at small m (online, zero temperature), 64 // m runs
+    # per word sharing their proposals: several times faster per pattern
+    "greedy_replicas": Kernel(
+        "greedy_replicas", "greedy_replicas_many", (("sparse", "discrete"),), _greedy_replicas_arguments, _discrete_initial,
+        "max_sweeps", examples=(dict(_TINY, max_sweeps=3, trajectory_points=2), dict(_TINY, topology="random", N=11, max_sweeps=3)),
+        eligible=_replicas_eligible, proposal_seed=_replicas_proposal_seed,
+    ),
     # sparse +-1 students on binary inputs: bit-packed, the same results as greedy
     "greedy_bits": Kernel(
         "greedy_bits", "greedy_bits_many", (("sparse", "discrete"),), _greedy_bits_arguments, _discrete_initial, "max_sweeps",
-        examples=(dict(_TINY, max_sweeps=3, trajectory_points=2), dict(_TINY, **_FINITE_T, N=7, max_sweeps=3)),
+        examples=(dict(_TINY, m=40, max_sweeps=3, trajectory_points=2), dict(_TINY, **_FINITE_T, N=7, max_sweeps=3)),
         eligible=_bits_eligible,
     ),
     "greedy": Kernel(

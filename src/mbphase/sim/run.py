@@ -51,6 +51,10 @@ class SeedInputs:
     student_weights: np.ndarray  # (S, K, F) float64, initial values
     student_inputs: np.ndarray  # (S, K, F) int64
     states: np.ndarray  # (S, 3, 4) uint64: data, dynamics, test streams
+    # Kernels whose runs share proposals (greedy_replicas): per seed, the
+    # seed whose dynamics stream makes them, and a copy of that stream.
+    proposal_seeds: np.ndarray | None = None  # (S,) int64
+    proposal_states: np.ndarray | None = None  # (S, 4) uint64
 
 
 def teacher_start(p: RunParams, teacher_weights: np.ndarray, teacher_fields: np.ndarray) -> np.ndarray:
@@ -75,8 +79,11 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         np.empty((n, p.K, p.fan_in), dtype=np.int64),
         np.empty((n, 3, 4), dtype=np.uint64),
     )
+    out.proposal_seeds = np.empty(n, dtype=np.int64)
+    out.proposal_states = np.empty((n, 4), dtype=np.uint64)
     dense_inputs = np.tile(np.arange(p.n_inputs, dtype=np.int64), (p.K, 1))
-    initial_student = kernel_for(p).initial
+    kernel = kernel_for(p)
+    initial_student = kernel.initial
     for i, seed in enumerate(seeds):
         streams = run_streams(base_seed, seed)
         teacher = make_teacher(p, streams["teacher"])
@@ -89,6 +96,9 @@ def prepare_seeds(p: RunParams, base_seed: int, seeds: Sequence[int]) -> SeedInp
         out.student_inputs[i] = teacher.fields if p.architecture == "sparse" else dense_inputs
         for j, name in enumerate(("data", "dynamics", "test")):
             out.states[i, j] = xoshiro_state(streams[name])
+        lead = kernel.proposal_seed(p, seed)
+        out.proposal_seeds[i] = lead
+        out.proposal_states[i] = out.states[i, 1] if lead == seed else xoshiro_state(run_streams(base_seed, lead)["dynamics"])
     return out
 
 

@@ -1,0 +1,468 @@
+"""Greedy dynamics at small mini-batches, several runs (replicas) per machine
+word: multi-spin coding of :mod:`mbphase.sim.greedy_bits`.
+
+The bit-packed kernel puts the ``m`` patterns of one run's mini-batch in the
+bits of a 64-bit word; at ``m <= 32`` most of each word is empty, and the
+cost of a proposal (a random draw, a handful of word operations, the update
+of an accepted flip) is paid for ``m`` patterns only. Here ``G = 64 // m``
+runs share the word: run ``g`` (lane ``g``) owns bits ``[g m, (g + 1) m)``.
+Every bit-sliced counter, flag and update of greedy_bits acts bit by bit, so
+the lanes never mix; only the energy change is counted per lane (two POPCNTs
+of the lane's bits) and the flip is applied in the lanes that accept it.
+
+The replicas of a word make the same proposals: weight ``r`` (unit and
+position) is drawn once per proposal, from one stream for the word. Each run
+keeps its own teacher, initial student, data stream and test stream, so
+replica ``g`` is exactly the run greedy_bits would make with the word's
+proposal stream as its dynamics stream (tests/test_greedy_replicas.py checks
+this bit for bit, and that sharing the proposals does not correlate the
+replicas' successes). The word of a seed and its proposal stream depend on
+the seed alone (:func:`replica_group`), never on which other seeds a job
+runs, nor on the thread count: seeds ``G j .. G j + G - 1`` form group
+``j``, whose proposals come from the dynamics stream of seed ``G j`` (which
+therefore runs exactly as under greedy_bits).
+
+Scope: online data, zero temperature (the only acceptance is ``dE <= 0``, so
+the dynamics stream is used for proposals alone), ``m <= 32``, the students
+of greedy_bits. The input ``i`` read by student weight ``r`` is kept as the
+agreement word ``XW[r] = x_i ^ sign mask`` of every lane, so that a proposal
+reads one word whatever each replica's wiring, and an accepted flip toggles
+it in the accepting lanes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, uint64
+
+from .greedy_bits import (
+    ONE,
+    ONES,
+    ZERO,
+    add_pm1,
+    bits_eligible,
+    layout,
+    make_scratch,
+    n_planes,
+    network_output_bits,
+    popcount,
+    randbelow_fast,
+    randbelow_limit,
+    same_fields,
+    sparse_exact_success,
+    sparse_overlap,
+    student_state,
+    transpose64,
+)
+from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
+from .observables import METHOD_NONE, METHOD_WEIGHTS, overlap, success_method
+from .rng import next_u64
+from .teacher import COMMITTEE
+
+MAX_M = 32
+"""Largest mini-batch run here: two replicas per word."""
+
+
+def replicas_per_word(m: int) -> int:
+    """Runs packed into one 64-bit word at mini-batch ``m``."""
+    return 64 // m
+
+
+@njit(cache=True)
+def replicas_per_word_jit(m):
+    return 64 // m
+
+
+def group_size(m: int) -> int:
+    """Runs per group, which share their proposals: one word's. The kernel
+    takes groups of several words too (the flips are then applied word by
+    word), but measured no faster: the update of an accepted flip, paid per
+    word, dominates, not the proposal shared across words."""
+    return replicas_per_word(m)
+
+
+def replicas_eligible(p) -> bool:
+    """Whether :class:`mbphase.sim.params.RunParams` ``p`` runs here: a
+    greedy_bits student on online data at zero temperature with ``m <=``
+    :data:`MAX_M` (at least two replicas per word)."""
+    return bits_eligible(p) and p.data == "online" and p.temperature == 0.0 and p.m <= MAX_M
+
+
+def replica_group(seed: int, m: int) -> tuple[int, int]:
+    """(group of ``seed``, the seed whose dynamics stream is the group's
+    proposal stream)."""
+    g = group_size(m)
+    return seed // g, g * (seed // g)
+
+
+def pack_groups(groups: np.ndarray, per_group: int) -> np.ndarray:
+    """Rows of at most ``per_group`` indices into ``groups`` that share a
+    group, -1 for an empty slot: (rows, per_group) int64. A group with more
+    members (a seed given twice) spans several rows, each with the group's
+    proposal stream, so every index runs the same way wherever it lands."""
+    order = np.argsort(groups, kind="stable")
+    rows = []
+    i = 0
+    while i < order.size:
+        row = [int(order[i])]
+        i += 1
+        while i < order.size and len(row) < per_group and groups[order[i]] == groups[row[0]]:
+            row.append(int(order[i]))
+            i += 1
+        rows.append(row + [-1] * (per_group - len(row)))
+    return np.array(rows, dtype=np.int64).reshape(-1, per_group)
+
+
+# --- packing the lanes ---
+
+
+@njit(cache=True, inline="always")
+def _next(s):
+    return next_u64(s)
+
+
+@njit(cache=True)
+def draw_lanes(data_states, live, G, m, n_inputs, X, buf):
+    """Fresh patterns for every live slot: slot ``i = G w + g`` (lane ``g``
+    of word ``w``) takes its ``m`` patterns from its own data stream
+    ``data_states[i]`` in the order of patterns.draw_pattern, into rows ``g
+    m .. g m + m - 1`` of word ``w``'s pattern-major block, which one
+    transpose per 64 inputs turns into the input-major words ``X[:, w]``.
+    Rows of other slots are zero."""
+    L = buf.size // 64
+    for w in range(X.shape[1]):
+        buf[:] = ZERO
+        for g in range(G):
+            i = w * G + g
+            if not live[i]:
+                continue
+            s = data_states[i]
+            for r in range(g * m, g * m + m):
+                for l in range(L):
+                    buf[64 * l + r] = _next(s)
+        for l in range(L):
+            transpose64(buf, 64 * l)
+            lo = 64 * l
+            for c in range(min(64, n_inputs - lo)):
+                X[lo + c, w] = buf[lo + c]
+
+
+@njit(cache=True)
+def agreement_words(X, rows, masks, lane_masks, shared, out):
+    """``out[t, w]``: in each lane ``g`` of word ``w``, the agreement of input
+    ``rows[G w + g, t]`` with the sign mask ``masks[t, w]``. With ``shared``
+    wiring (every slot reads the same inputs) one load per term and word."""
+    G = lane_masks.size
+    for t in range(out.shape[0]):
+        for w in range(out.shape[1]):
+            if shared:
+                out[t, w] = X[rows[0, t], w] ^ masks[t, w]
+            else:
+                v = ZERO
+                for g in range(G):
+                    v |= X[rows[w * G + g, t], w] & lane_masks[g]
+                out[t, w] = v ^ masks[t, w]
+
+
+@njit(cache=True)
+def packed_signs(W, slots, G, lane_masks, out):
+    """Per weight ``t = k F + j`` and word: the lanes whose run has weight -1
+    there (all of the lane's bits set)."""
+    out[:, :] = ZERO
+    for i in range(slots.size):
+        if slots[i] < 0:
+            continue
+        Wi = W[slots[i]].reshape(-1)
+        for t in range(out.shape[0]):
+            if Wi[t] < 0.0:
+                out[t, i // G] |= lane_masks[i % G]
+
+
+@njit(cache=True)
+def unpack_signs(PM, w, lane_bit, Wi):
+    """The +-1 weights of one slot (bit ``lane_bit`` of word ``w``) from the
+    packed sign masks, into ``Wi`` (K, F)."""
+    flat = Wi.reshape(-1)
+    sh = uint64(lane_bit)
+    for t in range(flat.size):
+        flat[t] = -1.0 if (PM[t, w] >> sh) & ONE else 1.0
+
+
+@njit(cache=True, inline="always")
+def apply_flip_lanes(agree, acc, k, K, nbu, nbc, task, ST, base, lay):
+    """greedy_bits.apply_flip_bits for the record at ``base``, in the lanes
+    ``acc`` only (``agree``: the agreement of the flipped weight's input with
+    its old sign). Unsigned indices, as in greedy_bits, spare Numba's
+    negative-index checks."""
+    R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
+    uk = uint64(k)
+    mk = ST[base + uint64(oMASK)]
+    ie1 = base + uint64(oE1) + uk
+    iem1 = base + uint64(oEM1) + uk
+    flip = ((ST[ie1] & agree) | (ST[iem1] & ~agree)) & acc
+    inc = ~agree & acc
+    dec = agree & acc
+    zero = ONES
+    m1 = ONES
+    iz = base + uint64(oZ) + uk * uint64(nbu)
+    for b in range(nbu):
+        ib = iz + uint64(b)
+        q, inc, dec = add_pm1(ST[ib], inc, dec)
+        ST[ib] = q
+        zero &= ~q
+        m1 &= q
+    e1 = zero & mk
+    em1 = m1 & mk
+    ST[ie1] = e1
+    ST[iem1] = em1
+    i_s = base + uint64(oS) + uk
+    s_old = ST[i_s]
+    ST[i_s] = s_old ^ flip
+    i_cor = base + uint64(oCOR)
+    if task == COMMITTEE:
+        inc = flip & ~s_old
+        dec = flip & s_old
+        zero = ONES
+        m1 = ONES
+        top = ZERO
+        iu = base + uint64(oU)
+        for b in range(nbc):
+            ib = iu + uint64(b)
+            q, inc, dec = add_pm1(ST[ib], inc, dec)
+            ST[ib] = q
+            zero &= ~q
+            m1 &= q
+            top = q
+        out = ~top
+        one = (zero | m1) & mk
+        ST[i_cor] = ~(out ^ ST[base + uint64(oY)]) & mk
+        for kk in range(K):
+            ukk = uint64(kk)
+            piv = one & ~(ST[base + uint64(oS) + ukk] ^ out)
+            ST[base + uint64(oPIV) + ukk] = piv
+            ST[base + uint64(oA) + ukk] = ST[base + uint64(oE1) + ukk] & piv
+            ST[base + uint64(oB) + ukk] = ST[base + uint64(oEM1) + ukk] & piv
+    else:
+        ST[i_cor] ^= flip
+        ST[base + uint64(oA) + uk] = e1
+        ST[base + uint64(oB) + uk] = em1
+
+
+# --- the kernel ---
+
+
+@njit(cache=True)
+def propose(props, start, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, accepted, K, nbu, nbc, task):
+    """Proposals ``props[start:stop]`` on every word of a group, the flips
+    applied in the lanes that accept them. Its own function, so that this
+    loop is compiled apart from the bookkeeping around it (registers)."""
+    R, oA, oB, oCOR = uint64(lay[0]), uint64(lay[1]), uint64(lay[2]), uint64(lay[3])
+    NW = XW.shape[1]
+    nw = uint64(NW)
+    XWf = XW.reshape(-1)
+    PMf = PM.reshape(-1)
+    for p in range(start, stop):
+        r = props[p]
+        uk = uint64(unit_of[r])
+        row = uint64(r) * nw
+        # Per word, the lanes that accept (dE <= 0), without a branch per
+        # lane: each accepts about half of the time.
+        flips = ZERO
+        for w in range(NW):
+            uw = uint64(w)
+            base = uw * R
+            agree = XWf[row + uw]
+            ch = (ST[base + oA + uk] & agree) | (ST[base + oB + uk] & ~agree)
+            chc = ch & ST[base + oCOR]
+            acc = ZERO
+            for g in range(G):
+                lm = lane_masks[g]
+                e = 2 * popcount(chc & lm) - popcount(ch & lm)
+                acc |= lm & (ZERO - uint64(e <= 0))
+            acc &= run_mask[uw]
+            accs[uw] = acc
+            flips |= acc
+        if flips != ZERO:
+            for w in range(NW):
+                uw = uint64(w)
+                acc = accs[uw]
+                agree = XWf[row + uw]
+                apply_flip_lanes(agree, acc, uk, K, nbu, nbc, task, ST, uw * R, lay)
+                XWf[row + uw] = agree ^ acc
+                PMf[row + uw] ^= acc
+                for g in range(G):
+                    accepted[w * G + g] += np.int64((acc >> uint64(g * m)) & ONE)
+
+
+@njit(cache=True)
+def greedy_replicas_group(
+    T, t_fields, task, n_inputs, W, w_inputs, check_function, m, refresh_proposal, sequential,
+    max_sweeps, stop_at_success, n_test, traj_times, states, slots, prop_state, scalars, traj,
+):
+    """The runs ``slots`` (seed indices, -1 = empty; filled slots first) of
+    one group: greedy_bits.greedy_bits_one of each at zero temperature on
+    online data, with ``prop_state`` as the dynamics stream they share. Slot
+    ``i`` is lane ``i % G`` of word ``i // G``. Writes ``W``, ``scalars``
+    and ``traj`` of those seeds."""
+    G = replicas_per_word_jit(m)
+    n_slots = 0
+    for i in range(slots.size):
+        if slots[i] >= 0:
+            n_slots = i + 1
+    NW = (n_slots + G - 1) // G
+    n_slots = NW * G
+    K, F = W.shape[1], W.shape[2]
+    d = T.shape[2]
+    n_weights = K * F
+    L = (n_inputs + 63) // 64
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    lay = layout(K, nbu, nbc)
+    R, oA, oB, oCOR, oY, oMASK = lay[0], lay[1], lay[2], lay[3], lay[8], lay[9]
+    ST = np.zeros(NW * R, dtype=np.uint64)
+    scratch = make_scratch(K)
+
+    lane_masks = np.zeros(G, dtype=np.uint64)
+    for g in range(G):
+        lane_masks[g] = ((ONE << uint64(m)) - ONE) << uint64(g * m)
+    seed_of = np.full(n_slots, -1, dtype=np.int64)
+    seed_of[: min(n_slots, slots.size)] = slots[: min(n_slots, slots.size)]
+    live = np.zeros(n_slots, dtype=np.bool_)
+    word_mask = np.zeros(NW, dtype=np.uint64)
+    for i in range(n_slots):
+        if seed_of[i] >= 0:
+            live[i] = True
+            word_mask[i // G] |= lane_masks[i % G]
+    first = seed_of[0]
+    # Wiring per slot (empty slots copy the first), and whether all agree.
+    s_rows = np.empty((n_slots, n_weights), dtype=np.int64)
+    t_rows = np.empty((n_slots, K * d), dtype=np.int64)
+    shared_s = True
+    shared_t = True
+    for i in range(n_slots):
+        s = seed_of[i] if seed_of[i] >= 0 else first
+        s_rows[i] = w_inputs[s].reshape(-1)
+        t_rows[i] = t_fields[s].reshape(-1)
+        shared_s = shared_s and same_fields(w_inputs[s], w_inputs[first])
+        shared_t = shared_t and same_fields(t_fields[s], t_fields[first])
+    PM = np.empty((n_weights, NW), dtype=np.uint64)  # the students' signs
+    TM = np.empty((K * d, NW), dtype=np.uint64)  # the teachers' signs
+    packed_signs(W, seed_of, G, lane_masks, PM)
+    packed_signs(T, seed_of, G, lane_masks, TM)
+    X = np.zeros((n_inputs, NW), dtype=np.uint64)
+    XW = np.zeros((n_weights, NW), dtype=np.uint64)
+    XT = np.zeros((K * d, NW), dtype=np.uint64)
+    Y = np.zeros(NW, dtype=np.uint64)
+    accs = np.zeros(NW, dtype=np.uint64)
+    buf = np.zeros(64 * L, dtype=np.uint64)
+    ident_w = np.arange(n_weights)
+    ident_t = np.arange(K * d)
+    zeros_w = np.zeros(n_weights, dtype=np.uint64)
+    zeros_t = np.zeros(K * d, dtype=np.uint64)
+    unit_of = np.empty(n_weights, dtype=np.int64)
+    for r in range(n_weights):
+        unit_of[r] = r // F
+    bound = uint64(n_weights)
+    limit = randbelow_limit(n_weights)
+    props = np.empty(n_weights, dtype=np.int64)
+    # The slots' data streams, contiguous (written back at the end)
+    data_states = np.zeros((n_slots, 4), dtype=np.uint64)
+    for i in range(n_slots):
+        if seed_of[i] >= 0:
+            data_states[i] = states[seed_of[i], 0]
+
+    # Per slot: loop state, counters, the sweep it stopped at.
+    sts = np.zeros((n_slots, 7))
+    sparse_fast = np.zeros(n_slots, dtype=np.bool_)
+    errors = np.zeros(n_slots, dtype=np.int64)
+    accepted = np.zeros(n_slots, dtype=np.int64)
+    t_run = np.zeros(n_slots, dtype=np.int64)
+    for i in range(n_slots):
+        s = seed_of[i]
+        if s < 0:
+            continue
+        sts[i] = loop_state(traj[s], success_method(W[s], w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function, False, n_test, states[s, 2]))
+        sparse_fast[i] = same_fields(w_inputs[s], t_fields[s])
+        live[i] = running(sts[i], 0, max_sweeps, stop_at_success)
+
+    run_mask = np.zeros(NW, dtype=np.uint64)
+    proposals = 0
+    sweep = 0
+    any_live = live.any()
+    while any_live:
+        sweep += 1
+        for w in range(NW):
+            run_mask[w] = ZERO
+            for g in range(G):
+                if live[w * G + g]:
+                    run_mask[w] |= lane_masks[g]
+        # The sweep's proposals first: a tight loop of draws, which the
+        # flips below (data-dependent branches) would otherwise interrupt.
+        for p in range(n_weights):
+            props[p] = p if sequential else randbelow_fast(prop_state, bound, limit)
+        for p in range(n_weights):
+            if p == 0 or refresh_proposal:
+                draw_lanes(data_states, live, G, m, n_inputs, X, buf)
+                agreement_words(X, t_rows, TM, lane_masks, shared_t, XT)
+                network_output_bits(ident_t, zeros_t, K, d, task, XT, NW, Y, scratch)
+                agreement_words(X, s_rows, PM, lane_masks, shared_s, XW)
+                for w in range(NW):
+                    ST[w * R + oY] = Y[w] & word_mask[w]
+                    ST[w * R + oMASK] = word_mask[w]
+                student_state(ident_w, zeros_w, K, F, task, XW, NW, ST, lay, scratch)
+                stop = p + 1 if refresh_proposal else n_weights
+                propose(props, p, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, accepted, K, nbu, nbc, task)
+        proposals += n_weights
+        for i in range(n_slots):
+            if not live[i]:
+                continue
+            s = seed_of[i]
+            w, g = i // G, i % G
+            # the batch errors, exact in the incrementally kept state
+            errors[i] = popcount(~ST[w * R + oCOR] & lane_masks[g])
+            Ws = W[s]
+            unpack_signs(PM, w, g * m, Ws)
+            st = sts[i]
+            if unsolved(st):
+                if sparse_fast[i] and sparse_exact_success(Ws, T[s], task):
+                    method = METHOD_WEIGHTS
+                elif sparse_fast[i] and not (check_function and errors[i] == 0):
+                    method = METHOD_NONE
+                else:
+                    method = success_method(Ws, w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function and errors[i] == 0, False, n_test, states[s, 2])
+                mark_if_solved(st, method, sweep)
+            if is_late(sweep, max_sweeps):
+                if sparse_fast[i]:
+                    q = sparse_overlap(Ws, T[s], task)
+                else:
+                    q = overlap(Ws, w_inputs[s], T[s], t_fields[s], n_inputs, task, False)
+                add_late(st, q, errors[i] / m)
+            sample_if_due(st, traj[s], traj_times, sweep, Ws, w_inputs[s], T[s], t_fields[s], task, n_inputs, False, False, n_test, states[s, 2], accepted[i], proposals)
+            t_run[i] = sweep
+            live[i] = running(st, sweep, max_sweeps, stop_at_success)
+        any_live = live.any()
+
+    for i in range(n_slots):
+        s = seed_of[i]
+        if s < 0:
+            continue
+        states[s, 0] = data_states[i]
+        write_scalars(scalars[s], sts[i], W[s], w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function, False,
+                      n_test, states[s, 2], t_run[i], max_sweeps, stop_at_success, errors[i], m, accepted[i], t_run[i] * n_weights)
+
+
+@njit(cache=True, parallel=True)
+def greedy_replicas_many(
+    T, t_fields, task, n_inputs, W, w_inputs, check_function, m, refresh_proposal, sequential,
+    max_sweeps, stop_at_success, n_test, traj_times, states, groups, prop_states, scalars, traj,
+):
+    """:func:`greedy_replicas_group` for every row of ``groups`` (seed
+    indices per slot) in parallel, with ``prop_states[i]`` (a copy of the
+    group's proposal stream) for group ``i``. Groups are serial inside, and
+    a seed's run depends only on its own streams and its group's proposals,
+    so results depend neither on the thread count nor on the packing."""
+    for i in prange(groups.shape[0]):
+        greedy_replicas_group(
+            T, t_fields, task, n_inputs, W, w_inputs, check_function, m, refresh_proposal, sequential,
+            max_sweeps, stop_at_success, n_test, traj_times, states, groups[i], prop_states[i], scalars, traj,
+        )
