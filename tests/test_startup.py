@@ -62,3 +62,28 @@ def test_mbphase_run_does_not_import_pandas(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert len(pd.read_parquet(tmp_path / "r.parquet")) == 2
+
+
+def test_numba_is_imported_by_the_kernels_only_and_caches_per_code_version(tmp_path):
+    # The command line, the config's validation and the workflow's parse do
+    # not pay Numba's import; the first kernel module sets Numba's cache
+    # directory to one per code version before any of its @njit functions
+    # is defined.
+    code = (
+        "import sys\n"
+        "import mbphase, mbphase.cli, mbphase.pipeline.config, mbphase.sim.params, mbphase.sim.kernels\n"
+        "assert 'numba' not in sys.modules, 'numba imported before any kernel'\n"
+        "from mbphase.sim import rng\n"
+        "import numba\n"
+        "print(numba.config.CACHE_DIR)\n"
+        "print(rng.__dict__[[n for n, f in vars(rng).items() if hasattr(f, '_cache')][0]]._cache._cache_path)\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    import mbphase
+
+    expected = str(tmp_path / "cache" / mbphase.CODE_VERSION)
+    cache_dir, cache_path = out.stdout.split()
+    assert cache_dir == expected
+    assert cache_path.startswith(expected)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -21,25 +20,8 @@ def _source_hash() -> str:
 
 CODE_VERSION = _source_hash()
 """Hash of the sources in ``mbphase/sim/``, the code that produces a run's
-rows: it changes exactly when that code does."""
-
-
-def _isolate_numba_cache() -> None:
-    """Give each code version its own Numba cache directory.
-
-    Numba's cache checks only the source file of the function it caches, not
-    the files of the kernels it calls, so an edit to (say) observables.py
-    would leave greedy.py's cached machine code stale. Keying the cache by
-    the hash of the simulation's sources makes a stale hit impossible. The base directory
-    is NUMBA_CACHE_DIR if set, else ~/.cache/mbphase/numba.
-    """
-    import numba
-
-    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mbphase", "numba")
-    numba.config.CACHE_DIR = os.path.join(base, CODE_VERSION)
-
-
-_isolate_numba_cache()
+rows: it changes exactly when that code does. Numba's cache is keyed by it
+(mbphase.sim.numba_cache)."""
 
 
 # The notebook API (mbphase.load), imported on first use: importing mbphase

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import overlap, success_method
 from .patterns import draw_labelled, next_finite_batch, training_set

@@ -53,6 +53,7 @@ import numpy as np
 from numba import njit, prange, types, uint64
 from numba.extending import intrinsic
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import (
     METHOD_NONE,

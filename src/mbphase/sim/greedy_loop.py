@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .observables import I_ACC, I_E_LATE, I_EVALS, I_GEN, I_LOSS, I_METHOD, I_Q, I_Q_LATE, I_STATUS, I_SUCCESS, I_T_RUN, I_T_SOLVE, I_TRAIN
 from .observables import METHOD_NONE, overlap, success_method, test_error_sign
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .greedy_bits import (
     ONE,
     ONES,

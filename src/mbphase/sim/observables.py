@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .patterns import draw_pattern
 from .teacher import COMMITTEE, PARITY, sign_network_output
 

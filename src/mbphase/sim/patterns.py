@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .rng import next_u64, normal, randbelow
 from .teacher import sign_network_labels
 

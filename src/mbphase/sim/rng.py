@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
+
 # One independent stream per purpose. The teacher and the student's initial
 # weights are drawn with NumPy in Python (obviously correct); the data,
 # dynamics and test streams drive the kernels.

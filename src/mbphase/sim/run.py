@@ -21,6 +21,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .. import CODE_VERSION, __version__
 from .kernels import kernel_for
 from .observables import SCALARS, STATUS, SUCCESS_METHODS, TRAJ_FIELDS, binomial_se, log_times

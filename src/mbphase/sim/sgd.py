@@ -31,6 +31,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .observables import (
     METHOD_NONE,
     METHOD_TEST_SET,

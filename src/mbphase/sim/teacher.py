@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .params import RunParams
 
 COMMITTEE, PARITY = 0, 1
