@@ -50,10 +50,10 @@ from .greedy_bits import (
     randbelow_fast,
     randbelow_limit,
     same_fields,
+    scatter_block,
     sparse_exact_success,
     sparse_overlap,
     student_state,
-    transpose64,
 )
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
 from .observables import METHOD_NONE, METHOD_WEIGHTS, overlap, success_method
@@ -141,11 +141,7 @@ def draw_lanes(data_states, live, G, m, n_inputs, X, buf):
             for r in range(g * m, g * m + m):
                 for l in range(L):
                     buf[64 * l + r] = _next(s)
-        for l in range(L):
-            transpose64(buf, 64 * l)
-            lo = 64 * l
-            for c in range(min(64, n_inputs - lo)):
-                X[lo + c, w] = buf[lo + c]
+        scatter_block(buf, L, n_inputs, X, w)
 
 
 @njit(cache=True)
