@@ -43,7 +43,7 @@ CONFIG = {
             "seeds_per_job": 8,
             "max_sweeps": 60,
             "trajectory_points": 4,
-            "adaptive": {"bracket": [3, 48], "target_rel_error": 0.1, "start_points": 4, "points_per_round": 2, "max_rounds": 3},
+            "adaptive": {"bracket": [3, 48], "target_rel_error": 0.15, "start_points": 4, "points_per_round": 2, "max_rounds": 3},
         }
     },
 }
@@ -78,7 +78,7 @@ def test_rounds_converge_and_the_tables_hold_their_points(clean_run):
         rounds = decisions(root, size)
         assert 2 <= len(rounds) <= 3, rounds
         last = rounds[-1]
-        assert last["status"] == "converged" and last["rel_err"] <= 0.1
+        assert last["status"] == "converged" and last["rel_err"] <= 0.15
         assert all(d["status"] == "continue" for d in rounds[:-1])
         start = json.loads((root / ADAPTIVE_START.format(experiment=EXP, size=size)).read_text())
         assert set(start["points"]) <= set(last["points"])
