@@ -46,12 +46,13 @@ from mbphase.names import ADAPTIVE_ROUND, ANALYSIS_TABLE, RUNS_TABLE  # noqa: E4
 BASELINE = ROOT / "benchmarks" / "config_fixed_grid.yaml"
 EXPERIMENT = "sparse_discrete_committee_tree"
 # The adaptive grid: the fixed grid's range as the start bracket of the
-# first two sizes, the power law through the two largest sizes done for the
-# others (config.yaml uses the same block).
+# first size, exponents 1 to 3 from it for the second, the power law through
+# the two largest sizes done for the others (config.yaml uses the same block).
 ADAPTIVE = {
     "bracket_per_size": [1.0, 9.5],
     "predict": True,
     "predict_factor": 1.2,
+    "predict_exponents": [1, 3],
     "target_rel_error": 0.02,
     "start_points": 3,
     "points_per_round": 2,

@@ -29,6 +29,7 @@ from mbphase.pipeline.adaptive import (
     snap,
     spread,
     start_plan,
+    unresolved_gap,
 )
 from mbphase.pipeline.config import ConfigError, check_config
 from synthetic import bernoulli_runs
@@ -157,6 +158,53 @@ def test_predicted_bracket_follows_the_power_law_of_the_sizes_done():
     assert start_plan(s, 21, done)["origin"].startswith("predicted")
 
 
+
+def test_one_size_done_predicts_the_next_from_the_exponent_range():
+    s = settings(predict=True, predict_factor=1.2, predict_exponents=[1.0, 3.0])
+    (lo, hi), origin = predicted_bracket(s, 15, {9: (19.2, 0.3)})
+    assert (lo, hi) == (snap(19.2 * 15 / 9, 0.02), snap(19.2 * (15 / 9) ** 3, 0.02))
+    assert "b in [1, 3]" in origin and "size 9" in origin
+    # with two sizes done the power law through them wins
+    assert "A size^b" in predicted_bracket(s, 21, {9: (19.2, 0.3), 15: (57.0, 0.8)})[1]
+
+
+def test_a_transition_with_a_saturated_flank_and_a_gap_is_unresolved():
+    psucc = {9: 0.0, 15: 0.16, 16: 0.14, 28: 1.0, 86: 1.0}
+    assert unresolved_gap(sorted(psucc), psucc, 18.0, 0.02) == (18.0, 28)  # the saturated side only
+    low = {9: 0.0, 15: 0.0, 24: 0.7, 86: 1.0}
+    assert unresolved_gap(sorted(low), low, 21.0, 0.02) == (15, 21.0)
+    # any point inside the transition on a side will do: with few seeds P_succ
+    # is not monotone, and a saturated point between it and m_c is noise
+    noisy = {3: 0.0, 19: 0.375, 24: 0.25, 28: 1.0, 30: 0.5, 48: 1.0}
+    assert unresolved_gap(sorted(noisy), noisy, 24.96, 0.02) is None
+    both = {9: 0.0, 12: 0.0, 30: 1.0}
+    assert unresolved_gap(sorted(both), both, 19.0, 0.02) == (12, 30)
+    # both flanks inside the transition: resolved
+    psucc2 = {**psucc, 20: 0.6}
+    assert unresolved_gap(sorted(psucc2), psucc2, 18.0, 0.02) is None
+    # saturated flanks on neighbouring lattice points: the lattice cannot do better
+    sharp = {9: 0.0, 17: 0.0, 18: 1.0, 86: 1.0}
+    assert unresolved_gap(sorted(sharp), sharp, 17.5, 0.02) is None
+
+
+def test_a_precise_fit_across_an_unmeasured_transition_is_not_converged():
+    """The case that motivated the rule (the tree committee at d = 9): the
+    lower tail and P = 1 far above give a small bootstrap error on an m_c
+    that no point tests; the round goes on inside the gap and converges
+    once it is resolved, on the known m_c."""
+    s = settings(target_rel_error=0.1, points_per_round=2)
+    m_c = 19.0
+    runs = lambda ms: runs_at(ms, 9, m_c, width=0.08)  # noqa: E731
+    state = {"size": 9, "bracket": [9, 86], "points": [9, 15, 16, 28, 86]}
+    first = decide(runs(state["points"]), state, s, 1, "exp", 64)
+    assert first["psucc"]["28"] == 1.0 and first["psucc"]["16"] < 0.5
+    assert first["status"] == STATUS_CONTINUE and "not resolved" in first["message"]
+    assert first["next"] and all(first["m_c"] < m < 28 for m in first["next"])
+    second = decide(runs(round_points(first)), first, s, 2, "exp", 64)
+    assert second["status"] == STATUS_CONVERGED, second["message"]
+    assert abs(second["m_c"] - m_c) < 3 * second["m_c_err"]
+
+
 # ------------------------------------------------------------------ config
 
 GOOD = {
@@ -204,6 +252,8 @@ BAD = {
     "negative widenings": (edited(a_max_widenings=-1), ["adaptive.max_widenings", ">= 0"]),
     "coarse lattice": (edited(a_lattice=0.9), ["adaptive.lattice", "0.9", "<= 0.5"]),
     "predict factor 1": (edited(a_predict_factor=1.0), ["adaptive.predict_factor", "> 1"]),
+    "exponents reversed": (edited(a_predict_exponents=[3, 1]), ["experiment 'ad'", "adaptive.predict_exponents", "[3, 1]", "low < high"]),
+    "exponent of zero": (edited(a_predict_exponents=[0, 2]), ["adaptive.predict_exponents[0]", "0", "> 0"]),
     "unknown key": (edited(a_target=0.1), ["experiment 'ad'", "unknown key 'target'", "target_rel_error"]),
     "metropolis baseline": (edited(data="finite", train_size=200, metropolis_temperatures=[1.0]), ["'metropolis_temperatures'", "adaptive"]),
     "bracket beyond train_size": (edited(data="finite", train_size=20), ["experiment 'ad'", "train_size", "start bracket"]),

@@ -65,6 +65,7 @@ class Settings:
     bracket_per_size: tuple[float, float] | None = None
     predict: bool = False
     predict_factor: float = 1.5
+    predict_exponents: tuple[float, float] | None = None
 
     @classmethod
     def from_dict(cls, block: Mapping) -> "Settings":
@@ -79,6 +80,7 @@ class Settings:
             bracket_per_size=tuple(float(v) for v in block["bracket_per_size"]) if block.get("bracket_per_size") is not None else None,
             predict=bool(block.get("predict", False)),
             predict_factor=float(block.get("predict_factor", 1.5)),
+            predict_exponents=tuple(float(v) for v in block["predict_exponents"]) if block.get("predict_exponents") is not None else None,
         )
 
     def as_dict(self) -> dict:
@@ -89,6 +91,7 @@ class Settings:
             "bracket": list(self.bracket) if self.bracket else None,
             "bracket_per_size": list(self.bracket_per_size) if self.bracket_per_size else None,
             "predict": self.predict, "predict_factor": self.predict_factor,
+            "predict_exponents": list(self.predict_exponents) if self.predict_exponents else None,
         }
 
     def max_points(self) -> int:
@@ -148,12 +151,24 @@ def configured_bracket(settings: Settings, size: int) -> tuple[int, int]:
 
 
 def predicted_bracket(settings: Settings, size: int, done: Mapping[int, tuple[float, float]]) -> tuple[tuple[int, int], str] | None:
-    """The bracket [m / f, m f] around the power law m_c = A size^b through
-    the two largest smaller sizes already done, ``done`` mapping size ->
-    (m_c, m_c_err); None with fewer than two of them."""
+    """The start bracket predicted from the smaller sizes already done,
+    ``done`` mapping size -> (m_c, m_c_err), with where it comes from; None
+    when there is nothing to predict from.
+
+    With two or more sizes done: [m / f, m f] around the power law
+    m_c = A size^b through the two largest of them (f = predict_factor).
+    With one size d0 done and ``predict_exponents`` [b_lo, b_hi] given:
+    [m_c(d0) (size/d0)^b_lo, m_c(d0) (size/d0)^b_hi], every exponent of the
+    range allowed (a wrong range costs a widening, not a wrong answer)."""
     from mbphase.analysis.critical import fit_line
 
     sizes = sorted(s for s, (mc, _) in done.items() if s < size and math.isfinite(mc) and mc > 0)
+    if len(sizes) == 1 and settings.predict_exponents is not None:
+        d0, (mc0, _) = sizes[0], done[sizes[0]]
+        b_lo, b_hi = settings.predict_exponents
+        ratio = size / d0
+        bracket = (snap(mc0 * ratio ** b_lo, settings.lattice), snap(mc0 * ratio ** b_hi, settings.lattice))
+        return bracket, f"m_c = {mc0:.4g} at size {d0} scaled by (size / {d0})^b, b in [{b_lo:g}, {b_hi:g}]"
     if len(sizes) < 2:
         return None
     # The local exponent of the two largest sizes done, not a fit to all of
@@ -321,12 +336,17 @@ def decide(runs, state: Mapping, settings: Settings, round_: int, experiment: st
         return out
 
     rel = out["rel_err"]
-    if math.isfinite(rel) and rel <= settings.target_rel_error:
+    unresolved = unresolved_gap(measured, est["psucc"], est["m_c"], settings.lattice)
+    precise = math.isfinite(rel) and rel <= settings.target_rel_error
+    if precise and unresolved is None:
         out.update(status=STATUS_CONVERGED, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}% <= target {100 * settings.target_rel_error:g}%)")
         return out
+    why = (f"{100 * rel:.2f}% <= target {100 * settings.target_rel_error:g}% but the transition is not resolved: "
+           f"no point with 0 < P_succ < 1 measured between m = {unresolved[0]:.4g} and {unresolved[1]:.4g}" if precise
+           else f"{100 * rel:.2f}% > target {100 * settings.target_rel_error:g}%")
     if last_round:
-        out.update(status=STATUS_MAX_ROUNDS, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}%): target {100 * settings.target_rel_error:g}% "
-                                                      f"not reached in max_rounds = {settings.max_rounds} rounds")
+        out.update(status=STATUS_MAX_ROUNDS, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({why}): "
+                                                      f"not converged in max_rounds = {settings.max_rounds} rounds")
         return out
     log_mc = math.log(est["m_c"])
     width = est["width"]
@@ -337,14 +357,52 @@ def decide(runs, state: Mapping, settings: Settings, round_: int, experiment: st
         # separated data (m_c interpolated): the transition is narrower than
         # the measured gap around it; model it as a logistic that spans it
         width = max(gap, settings.lattice) / 4
-    candidates = lattice_between(lo, hi, settings.lattice)
+    # An unresolved transition is refined inside its gap first: elsewhere a
+    # point cannot test the logistic shape the error rests on.
+    if unresolved:
+        candidates = gap_points(*unresolved, settings.lattice)
+    else:
+        candidates = lattice_between(lo, hi, settings.lattice)
     points = choose_points(measured, seeds, log_mc, width, candidates, settings.points_per_round)
     if not points:
         out.update(status=STATUS_EXHAUSTED, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}%): every lattice point of [{lo}, {hi}] is measured")
         return out
-    out.update(next=points, status=STATUS_CONTINUE,
-               message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({100 * rel:.2f}% > target {100 * settings.target_rel_error:g}%): next m = {_fmt(points)}")
+    out.update(next=points, status=STATUS_CONTINUE, message=f"m_c = {est['m_c']:.4g} +- {est['m_c_err']:.2g} ({why}): next m = {_fmt(points)}")
     return out
+
+
+def unresolved_gap(measured: Sequence[int], psucc: Mapping[int, float], m_c: float, step: float) -> tuple[float, float] | None:
+    """Where the transition around m_c is not resolved: the open interval
+    of m in which a measured point is missing, or None when it is resolved.
+
+    A fit through a transition that no measured point resolves rests on the
+    logistic shape alone, and its bootstrap error, which resamples the
+    seeds at the measured points, does not see that: P_succ = 0 at the
+    point below and 1 at the point above are the same in every resample.
+    Each side of m_c needs a measured point with 0 < P_succ < 1 (any such
+    point: with few seeds P_succ is not monotone in m). A side without one
+    leaves open the interval between m_c and the nearest point measured on
+    that side (both sides: the interval between those two points), unless
+    no lattice point lies inside it (the lattice cannot do better)."""
+    below = [m for m in measured if m <= m_c]
+    above = [m for m in measured if m >= m_c]
+    if not below or not above:
+        return None
+    m_b, m_a = max(below), min(above)
+    lower_open = not any(0.0 < psucc[m] < 1.0 for m in below)
+    upper_open = not any(0.0 < psucc[m] < 1.0 for m in above)
+    if not (lower_open or upper_open):
+        return None
+    low = m_b if lower_open else m_c
+    high = m_a if upper_open else m_c
+    if not gap_points(low, high, step):
+        return None
+    return float(low), float(high)
+
+
+def gap_points(low: float, high: float, step: float) -> list[int]:
+    """The lattice points strictly inside (low, high)."""
+    return [m for m in lattice_between(low, high, step) if low < m < high]
 
 
 def round_points(state: Mapping) -> list[int]:

@@ -498,7 +498,7 @@ def _adaptive_experiment(name: str, exp: dict, defaults: dict, options: dict, si
     block = exp["adaptive"]
     if ("bracket" in block) == ("bracket_per_size" in block):
         raise ConfigError(f"{where}': keys 'bracket' and 'bracket_per_size': exactly one of them must be given (the start bracket [low, high], absolute or as multiples of the size)")
-    for key in ("bracket", "bracket_per_size"):
+    for key in ("bracket", "bracket_per_size", "predict_exponents"):
         if key not in block:
             continue
         lo, hi = block[key]
