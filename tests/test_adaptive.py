@@ -158,7 +158,6 @@ def test_predicted_bracket_follows_the_power_law_of_the_sizes_done():
     assert start_plan(s, 21, done)["origin"].startswith("predicted")
 
 
-
 def test_one_size_done_predicts_the_next_from_the_exponent_range():
     s = settings(predict=True, predict_factor=1.2, predict_exponents=[1.0, 3.0])
     (lo, hi), origin = predicted_bracket(s, 15, {9: (19.2, 0.3)})
