@@ -4,9 +4,10 @@ stamped with the process's CPU seconds and peak RSS after each phase.
     python benchmarks/job_phases.py run --config config.yaml --experiment NAME \\
         --size 15 --m 60 --seeds 0:32 --progress off --out /tmp/x.parquet
 
-Phases: the interpreter; ``import mbphase`` (which imports Numba); the
-command line's modules; argument parsing and the imports before the config;
-reading and validating the config; the seeds' inputs (teachers, initial
+Phases: the interpreter; ``import mbphase``; the command line's modules,
+the kernel registry and the runner (Numba's import and the load of its CPU
+target); argument parsing and the imports before the config; reading and
+validating the config; the seeds' inputs (teachers, initial
 students, stream states); loading the kernel from Numba's cache (forced
 before the call, so that the call is the kernel alone); the kernel; the
 tables and files after it. CPU seconds, not wall: on a shared machine the
@@ -28,12 +29,12 @@ def stamp(label):
 stamp("interpreter")
 import mbphase  # noqa: E402
 
-stamp("import mbphase (Numba)")
+stamp("import mbphase")
 import mbphase.cli as cli  # noqa: E402
 import mbphase.sim.kernels as kernels  # noqa: E402
 import mbphase.sim.run as run  # noqa: E402
 
-stamp("import mbphase.cli")
+stamp("import mbphase.cli, kernels, run (Numba)")
 
 _load, _load_config, _prepare = kernels.Kernel.load, cli._load_config, run.prepare_seeds
 

@@ -87,3 +87,39 @@ def test_numba_is_imported_by_the_kernels_only_and_caches_per_code_version(tmp_p
     cache_dir, cache_path = out.stdout.split()
     assert cache_dir == expected
     assert cache_path.startswith(expected)
+
+
+def _kernels_in_a_fresh_process(out_dir: Path, first_import: str) -> str:
+    # Every kernel case of CASES run in a new process that imports
+    # `first_import` before mbphase; the run tables are written to out_dir.
+    code = (
+        "import sys\n"
+        f"{first_import}\n"
+        "from mbphase.pipeline.storage import write_runs, write_trajectory\n"
+        "from mbphase.sim.params import make_params\n"
+        "from mbphase.sim.run import run_tables\n"
+        "from numba.np import arraymath\n"
+        f"for i, case in enumerate({list(CASES.values())!r}):\n"
+        "    runs, traj = run_tables(make_params(case), [0, 1, 2], 3, experiment='e')\n"
+        f"    write_runs(runs, {str(out_dir)!r} + f'/{{i}}.parquet')\n"
+        f"    write_trajectory(traj, {str(out_dir)!r} + f'/{{i}}.traj.parquet')\n"
+        "print('scipy.linalg' in sys.modules, arraymath._HAVE_BLAS)\n"
+    )
+    out_dir.mkdir()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_kernels_load_without_scipy_linalg_and_give_the_same_results(tmp_path):
+    # Numba's check for BLAS imports scipy.linalg (0.4 CPU-s of a job's
+    # start-up); mbphase.sim.numba_cache loads Numba's CPU target with it
+    # hidden. The kernels, loaded from the same cache, give the same
+    # results as in a process where Numba found SciPy's BLAS.
+    assert _kernels_in_a_fresh_process(tmp_path / "light", "") == "False False"
+    assert _kernels_in_a_fresh_process(tmp_path / "blas", "import scipy.linalg") == "True True"
+    for name in sorted(p.name for p in (tmp_path / "light").iterdir()):
+        light, blas = (pd.read_parquet(tmp_path / d / name) for d in ("light", "blas"))
+        varying = [c for c in ("job_wall_time_s", "throughput") if c in light]
+        assert len(light) > 0 or name.endswith(".traj.parquet")
+        pd.testing.assert_frame_equal(light.drop(columns=varying), blas.drop(columns=varying), check_exact=True)
