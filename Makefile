@@ -53,10 +53,11 @@ clean:
 
 ## bench: install the benchmark extra (torch==2.13.0) if missing, run the full
 ## benchmark (about 5 minutes), print the table, write benchmarks/results.csv;
-## then the speed targets side by side with BENCH_REF (default main: start-up,
-## dry run, small-m kernel, the default sweep; about 40 minutes), written to
+## then the speed targets side by side with BENCH_REF (default 243617d, the
+## main of the day issue 14 set them: start-up, dry run, small-m kernel, the
+## kernel share, the default sweep; about 40 minutes), written to
 ## benchmarks/against_ref.csv
-BENCH_REF ?= main
+BENCH_REF ?= 243617d
 bench: $(STAMP)
 	$(BIN)/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -205,3 +205,27 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     dry = pipeline[pipeline["case"].str.startswith("dry run")]
     assert len(dry) >= 1
     assert dry["value"].notna().all() or dry["note"].str.contains("skipped|failed").all()
+
+
+def test_against_ref_compares_run_tables_row_by_row_in_either_layout(tmp_path):
+    # The sweep section's check of "bit-identical run tables where the
+    # kernel is unchanged": rows matched on their key, provenance and the
+    # partition column ignored, the m values of differing rows reported.
+    import against_ref
+
+    rows = pd.DataFrame({"size": [9, 9, 9, 15], "m": [8, 40, 40, 8], "temperature": 0.0, "init": "random",
+                         "seed": [0, 0, 1, 0], "q": [1.0, 0.5, np.nan, 0.25], "code_version": "a", "job_wall_time_s": 1.0})
+    this = tmp_path / "this" / "tables" / "runs" / "experiment=e"
+    ref = tmp_path / "ref" / "tables" / "e"  # the older layout, which also stored the partition column
+    for path in (this, ref):
+        path.mkdir(parents=True)
+    rows.to_parquet(this / "runs.parquet")
+    other = rows.iloc[::-1].assign(experiment="e", code_version="b", job_wall_time_s=2.0)
+    other.loc[other["m"] == 8, "q"] = [0.75, 1.0]  # (size 15, size 9): the size-15 row now differs
+    other.to_parquet(ref / "runs.parquet")
+    assert against_ref.compare_run_tables(tmp_path / "this", tmp_path / "ref") == [("e", 4, 3, [8])]
+    rows.drop(columns="q").to_parquet(this / "runs.parquet")  # another set of columns: nothing is identical
+    assert against_ref.compare_run_tables(tmp_path / "this", tmp_path / "ref") == [("e", 4, 0, [8, 40])]
+    (tmp_path / "this" / "tables" / "runs" / "experiment=f").mkdir()
+    rows.to_parquet(tmp_path / "this" / "tables" / "runs" / "experiment=f" / "runs.parquet")
+    assert against_ref.compare_run_tables(tmp_path / "this", tmp_path / "ref")[1] == ("f", 0, 0, [])
