@@ -299,3 +299,18 @@ def test_run_ends_with_the_summary_line(config, tmp_path, capsys):
     solved = int(df["success"].sum())
     assert last.startswith(f"mbphase run: sparse_discrete d=5 m=20 T=0 init=random seeds 0:4: P_succ {solved / 4:.3f} ({solved}/4); ")
     assert last.endswith("pattern evaluations/s")
+
+
+def test_the_command_ends_at_once_with_its_output_flushed_and_files_complete(config, tmp_path):
+    # `python -m mbphase` leaves by os._exit after main (no interpreter
+    # teardown): what it printed to a file (block-buffered) must still be
+    # there in full, with the exit status, and its run files complete.
+    with open(tmp_path / "stdout.txt", "w") as out, open(tmp_path / "stderr.txt", "w") as err:
+        done = subprocess.run([sys.executable, "-m", "mbphase", "run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5",
+                               "--m", "20", "--seeds", "0:3", "--progress", "off", "--out", str(tmp_path / "o.parquet"),
+                               "--trajectory-out", str(tmp_path / "t.parquet")], stdout=out, stderr=err)
+    assert done.returncode == 0, (tmp_path / "stderr.txt").read_text()
+    printed = (tmp_path / "stdout.txt").read_text() + (tmp_path / "stderr.txt").read_text()
+    assert "mbphase run: sparse_discrete d=5 m=20" in printed and printed.endswith("\n")
+    assert len(pd.read_parquet(tmp_path / "o.parquet")) == 3
+    pd.read_parquet(tmp_path / "t.parquet")

@@ -1,8 +1,6 @@
 """``python -m mbphase ...`` is the ``mbphase`` command (the workflow calls
 it this way, so that it runs with the interpreter Snakemake runs with)."""
 
-import sys
+from .cli import console
 
-from .cli import main
-
-sys.exit(main())
+console()
