@@ -153,7 +153,8 @@ TINY_CONFIG = {"base_seed": 1, "threads": 1, "experiments": {"tiny": {
 
 # Runs `mbphase run` with the registry's Kernel.load wrapped so that the
 # kernel call's return is stamped (time.time(), comparable with the parent's
-# clock), and reports the process's peak RSS.
+# clock), reports the process's peak RSS and ends the process as the
+# version's `mbphase` command does (by os._exit where cli.console exists).
 STARTUP_CHILD = r"""
 import sys, time
 import mbphase.sim.kernels as kernels
@@ -166,10 +167,14 @@ def stamped(self):
         return out
     return call
 kernels.Kernel.load = stamped
-from mbphase.cli import main
-status = main(sys.argv[1:])
+from mbphase import cli
+status = cli.main(sys.argv[1:])
 import resource
 print(f"MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+if hasattr(cli, "console"):  # the command ends as this version's does: at once, streams flushed
+    import os
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(status)
 sys.exit(status)
 """
 
