@@ -440,13 +440,18 @@ def main(argv=None) -> int:
         print(f"mbphase: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # the reader stopped early (`mbphase status | head`): no traceback;
-        # stdout goes to /dev/null so that the flush at exit does not fail
-        # again (the recipe of Python's documentation of signal/SIGPIPE)
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # the reader stopped early (`mbphase status | head`): no traceback
+        _stdout_to_devnull()
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    """After a BrokenPipeError on stdout: send it to /dev/null so that a
+    later flush does not fail again (the recipe of Python's documentation of
+    signal/SIGPIPE)."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def console() -> None:
@@ -462,7 +467,7 @@ def console() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # the reader left after main returned: as main does
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         status = 1
     os._exit(status)
 

@@ -23,8 +23,8 @@ it has no BLAS, and a future kernel that calls it fails to compile with
 Numba's "scipy 0.16+ is required for linear algebra" (import
 ``scipy.linalg`` before this module in that kernel's module). A process that
 has already imported ``scipy.linalg`` keeps Numba's usual behaviour. Neither
-changes the machine code of a cached kernel: tests/test_numba_cache.py runs
-the kernels both ways and compares the results.
+changes the machine code of a cached kernel: tests/test_startup.py runs the
+kernels both ways and compares the results.
 """
 
 from __future__ import annotations
