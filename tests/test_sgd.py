@@ -86,7 +86,10 @@ def test_step_matches_naive():
         np.testing.assert_allclose(W_kernel, expected_W, rtol=1e-12, atol=1e-14)
 
 
-def test_test_error_soft_uses_a_fixed_test_set():
+@pytest.mark.parametrize("stored_share", [0.0, 0.4, 1.0])
+def test_test_error_soft_uses_a_fixed_test_set(stored_share):
+    """Whatever part of the test set is stored (none, some, all), the error
+    rate is the naive one on the test stream's first n_test patterns."""
     r = np.random.default_rng(4)
     for task in TASKS:
         for gaussian in (False, True):
@@ -100,10 +103,88 @@ def test_test_error_soft_uses_a_fixed_test_set():
             Xt = np.empty((N, n_test))
             draw_patterns(state.copy(), gaussian, Xt)
             expected = naive.soft_error_rate(W, w_inputs, task, Xt, naive.network_output(T, t_fields, task, Xt))
-            got = sgd.test_error_soft(W, w_inputs, T, t_fields, TASKS[task], N, gaussian, n_test, state)
+            max_values = int(stored_share * n_test) * N
+            stored = sgd.stored_test_set(state, gaussian, T, t_fields, TASKS[task], N, n_test, max_values)
+            assert stored[2].size == int(stored_share * n_test)
+            got = sgd.test_error_soft(W, w_inputs, T, t_fields, TASKS[task], N, gaussian, n_test, stored)
             assert got == expected
             assert np.array_equal(state, before)
             assert 0.0 < got < 1.0
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_stored_test_set_is_the_start_of_the_test_stream(gaussian):
+    r = np.random.default_rng(6)
+    K, d, N, n_test, n_stored = 3, 4, 10, 50, 30
+    T = r.choice([-1.0, 1.0], size=(K, d))
+    t_fields = np.stack([np.sort(r.choice(N, d, replace=False)) for _ in range(K)]).astype(np.int64)
+    state = rng.xoshiro_state(np.random.SeedSequence(7))
+    stream = state.copy()
+    Xt = np.empty((N, n_stored))
+    draw_patterns(stream, gaussian, Xt)  # `stream` is now after the stored patterns
+    Xg, Xb, y, rest = sgd.stored_test_set(state, gaussian, T, t_fields, teacher.PARITY, N, n_test, n_stored * N + N - 1)
+    stored = Xg if gaussian else Xb
+    assert stored.dtype == (np.float64 if gaussian else np.int8)
+    assert (Xb if gaussian else Xg).size == 0
+    assert np.array_equal(stored.astype(np.float64), Xt)
+    assert np.array_equal(y, naive.network_output(T, t_fields, "parity", Xt))
+    assert np.array_equal(rest, stream)
+
+
+def _adversarial_fields(r, K, P):
+    """Raw fields with the values where deciding a sign from the fields alone
+    could go wrong: exact zeros, subnormals, tiny negatives on both sides of
+    the threshold below which erf or a product could underflow, and ordinary
+    ones, mixed at random across the K units of each pattern."""
+    special = np.array([0.0, 5e-324, -5e-324, -1e-310, 1e-310, -1e-200, -1e-30, 1e-30, -0.99e-30, -1.01e-30, 1e-29, -1e-29])
+    ordinary = r.standard_normal(P * K) * 3
+    values = np.where(r.random(P * K) < 0.6, r.choice(special, P * K), ordinary).reshape(K, P)
+    # Every unit just above the threshold: the product of 11 such erf values
+    # underflows to 0, of 10 it does not.
+    values[:, :50] = r.choice([-1.01e-30, 1.01e-30], size=(K, 50))
+    return values
+
+
+@pytest.mark.parametrize("K", [1, 2, 3, 5, 11])
+def test_soft_errors_gives_the_sign_of_soft_output_on_every_pattern(K):
+    """The block computation, and its decision from the fields' signs where
+    they suffice, give sign(yhat) of soft_output to the bit, on fields made of
+    zeros, subnormals and values at the underflow thresholds (K = 11: parity
+    beyond the sign-only limit)."""
+    r = np.random.default_rng(K)
+    P = 700
+    # One input read by every unit (F = 1), so each unit's field is exactly
+    # its weight times x = +-1; one pattern per call, so that a wrong sign
+    # cannot hide behind another.
+    w_inputs = np.zeros((K, 1), dtype=np.int64)
+    for task in TASKS:
+        fields = _adversarial_fields(r, K, P)
+        for mu in range(P):
+            W = fields[:, mu : mu + 1].copy()
+            for x_value, dtype in ((1.0, np.float64), (-1.0, np.float64), (1, np.int8), (-1, np.int8)):
+                X = np.full((1, 1), x_value, dtype=dtype)
+                expected = teacher.sign(soft_output(W, w_inputs, TASKS[task], X.astype(np.float64), 0))
+                errors = sgd.soft_errors(W, w_inputs, TASKS[task], X, np.ones(1))
+                assert errors == (expected != 1.0), (task, W.ravel(), x_value)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_soft_errors_counts_as_soft_output_over_random_blocks(seed):
+    """Random sizes across several field blocks, binary inputs as int8 and
+    float64, Gaussian ones: the same count as soft_output pattern by pattern."""
+    r = np.random.default_rng(100 + seed)
+    for _ in range(10):
+        K = int(r.integers(1, 6))
+        F = int(r.integers(1, 30))
+        N = F + int(r.integers(0, 10))
+        P = int(r.integers(1, 900))
+        task = str(r.choice(list(TASKS)))
+        gaussian = bool(r.integers(0, 2))
+        W, w_inputs, X, y = random_problem(r, K, F, N, P, task, gaussian)
+        expected = sum(teacher.sign(soft_output(W, w_inputs, TASKS[task], X, mu)) != y[mu] for mu in range(P))
+        assert sgd.soft_errors(W, w_inputs, TASKS[task], X, y) == expected
+        if not gaussian:
+            assert sgd.soft_errors(W, w_inputs, TASKS[task], X.astype(np.int8), y) == expected
 
 
 # --- whole runs ---

@@ -123,11 +123,12 @@ def sgd_step(W, w_inputs, task, logistic, lr, X, y, H, G, D):
     # Forward: raw fields, feature-major so the inner loop runs over the batch.
     H[:, :] = 0.0
     for k in range(K):
+        h = H[k]  # a 1-d view, so that the loop vectorizes (see soft_errors)
         for j in range(F):
             w = W[k, j]
-            row = w_inputs[k, j]
+            x = X[w_inputs[k, j]]
             for mu in range(m):
-                H[k, mu] += w * X[row, mu]
+                h[mu] += w * x[mu]
 
     loss_sum = 0.0
     errors = 0
@@ -179,15 +180,141 @@ def sgd_step(W, w_inputs, task, logistic, lr, X, y, H, G, D):
     return loss_sum / m, errors, finite
 
 
+# A run keeps at most this many input values of its test set in memory (64 MB
+# of Gaussian inputs as float64, 8 MB of binary ones as int8); test patterns
+# beyond them are regenerated from the test stream at every evaluation, in the
+# same order, so the test set is the same.
+TEST_SET_MAX_VALUES = 1 << 23
+# Test patterns whose fields are computed together (the fields fit in L1).
+_FIELD_BLOCK = 256
+# Fields below this in absolute value never decide an output by their sign
+# alone (see _sign_by_field_signs): far above any underflow of erf or of a
+# product of up to _PARITY_SIGN_MAX_K erf values.
+_SIGN_DECIDES = 1e-30
+_PARITY_SIGN_MAX_K = 10
+
+
 @njit(cache=True)
-def test_error_soft(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state):
-    """Error rate of ``sign(yhat)`` of a continuous student on ``n_test``
-    patterns of the test stream, generated one by one. ``test_state`` is
-    copied: every call sees the same test set."""
-    state = test_state.copy()
+def stored_test_set(test_state, gaussian, T, t_fields, task, n_inputs, n_test, max_values):
+    """The first patterns of the test stream and their teacher labels, drawn
+    once per run: ``(Xg, Xb, y, rest)`` with ``n = min(n_test, max_values // N)``
+    patterns, Gaussian ones in ``Xg`` (N, n) float64 or binary ones in ``Xb``
+    (N, n) int8 (the other is empty), labels ``y`` (n,), and ``rest`` the
+    stream's state after them (``test_state`` is not advanced).
+
+    Evaluating the test error used to draw all ``n_test`` patterns and the
+    teacher's labels afresh at every evaluation; with 10^4 test patterns and
+    an evaluation every 100 steps that was most of an SGD run's time. Binary
+    inputs are kept as int8 so that the set stays in cache; +-1 converts back
+    to the same float64."""
+    n = min(n_test, max_values // n_inputs)
+    rest = test_state.copy()
+    Xg = np.empty((n_inputs, n if gaussian else 0))
+    Xb = np.empty((n_inputs, 0 if gaussian else n), dtype=np.int8)
+    y = np.empty(n)
     x = np.empty((n_inputs, 1))
+    for mu in range(n):
+        draw_pattern(rest, gaussian, x, 0)
+        y[mu] = sign_network_output(T, t_fields, task, x, 0)
+        for i in range(n_inputs):
+            if gaussian:
+                Xg[i, mu] = x[i, 0]
+            else:
+                Xb[i, mu] = np.int8(x[i, 0])
+    return Xg, Xb, y, rest
+
+
+@njit(cache=True, inline="always")
+def _sign_by_field_signs(H, b, task):
+    """``sign(yhat)`` of pattern ``b`` from the signs of its raw fields
+    ``H[:, b]`` alone, where they decide it to the bit; 0.0 where they do not.
+
+    Committee: if every field is >= 0, every erf is >= 0 and so is their sum:
+    +1. If every field is below -_SIGN_DECIDES, every erf is negative (no
+    underflow) and a sum of negative numbers is negative: -1. Parity of at
+    most _PARITY_SIGN_MAX_K units with every |field| >= _SIGN_DECIDES: no erf
+    and no product underflows to 0, so the sign of the product is the product
+    of the signs. Mixed cases need the erf values."""
+    K = H.shape[0]
+    if task == COMMITTEE:
+        n_neg = 0
+        n_far_neg = 0
+        for k in range(K):
+            if H[k, b] < 0.0:
+                n_neg += 1
+                if H[k, b] < -_SIGN_DECIDES:
+                    n_far_neg += 1
+        if n_neg == 0:
+            return 1.0
+        if n_far_neg == K:
+            return -1.0
+        return 0.0
+    if K > _PARITY_SIGN_MAX_K:
+        return 0.0
+    out = 1.0
+    for k in range(K):
+        h = H[k, b]
+        if abs(h) < _SIGN_DECIDES:
+            return 0.0
+        if h < 0.0:
+            out = -out
+    return out
+
+
+@njit(cache=True)
+def soft_errors(W, w_inputs, task, X, y):
+    """Number of patterns of ``X`` (N, P) with ``sign(yhat) != y``, to the bit
+    the same as :func:`soft_output` pattern by pattern.
+
+    The fields of a block of patterns are computed together, feature-major
+    like the forward pass of :func:`sgd_step` (the inner loop vectorizes);
+    each field adds the same products in the same order as
+    :func:`soft_output`. The erf values are taken only where the fields'
+    signs do not decide the output (:func:`_sign_by_field_signs`)."""
+    K, F = W.shape
+    sqrt_f = math.sqrt(F)
+    P = X.shape[1]
+    H = np.empty((K, _FIELD_BLOCK))
     errors = 0
-    for _ in range(n_test):
+    for start in range(0, P, _FIELD_BLOCK):
+        n = min(_FIELD_BLOCK, P - start)
+        H[:, :n] = 0.0
+        for k in range(K):
+            # Loops over 1-d views: with 2-d indexing Numba's index arithmetic
+            # kept LLVM from vectorizing (5x slower).
+            h = H[k, :n]
+            for j in range(F):
+                w = W[k, j]
+                x = X[w_inputs[k, j], start : start + n]
+                for b in range(n):
+                    h[b] += w * x[b]
+        for b in range(n):
+            s = _sign_by_field_signs(H, b, task)
+            if s == 0.0:
+                out = 0.0 if task == COMMITTEE else 1.0
+                for k in range(K):
+                    g = activation(H[k, b] / sqrt_f)
+                    if task == COMMITTEE:
+                        out += g
+                    else:
+                        out *= g
+                s = sign(out / K if task == COMMITTEE else out)
+            if s != y[start + b]:
+                errors += 1
+    return errors
+
+
+@njit(cache=True)
+def test_error_soft(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, stored):
+    """Error rate of ``sign(yhat)`` of a continuous student on the run's
+    ``n_test`` test patterns: the stored ones (``stored`` from
+    :func:`stored_test_set`), then the rest generated one by one from the
+    stream state after them (copied: every call sees the same test set)."""
+    Xg, Xb, ys, rest = stored
+    errors = soft_errors(W, w_inputs, task, Xg, ys) if gaussian else soft_errors(W, w_inputs, task, Xb, ys)
+    state = rest.copy()
+    x = np.empty((n_inputs, 1))
+    for _ in range(n_test - ys.size):
         draw_pattern(state, gaussian, x, 0)
         if sign(soft_output(W, w_inputs, task, x, 0)) != sign_network_output(T, t_fields, task, x, 0):
             errors += 1
@@ -237,6 +364,7 @@ def sgd_one(
     D = np.empty((K, m))
     finite_data = train_size > 0
     Xtr, ytr, perm, cursor = training_set(data_state, gaussian, T, t_fields, task, n_inputs, train_size)
+    stored = stored_test_set(test_state, gaussian, T, t_fields, task, n_inputs, n_test, TEST_SET_MAX_VALUES)
 
     traj[:, :] = np.nan
     next_sample = 0
@@ -264,7 +392,7 @@ def sgd_one(
         sampled = next_sample < traj_times.size and step == traj_times[next_sample]
         q = np.nan
         if evaluated or sampled:
-            test_err = test_error_soft(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+            test_err = test_error_soft(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, stored)
         if (evaluated and step >= late_start) or sampled:
             q = overlap(W, w_inputs, T, t_fields, n_inputs, task, dense)
         if evaluated:
