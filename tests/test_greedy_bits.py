@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 
 import naive
-from mbphase.sim import greedy, greedy_bits as gb, observables, patterns, rng
+from mbphase.sim import bitsets as bs, greedy, greedy_bits as gb, observables, patterns, rng
 from mbphase.sim.observables import METHOD_ENUMERATION, METHOD_TEST_SET, SCALARS, weights_decide_success
 from mbphase.sim.params import make_params
 from mbphase.sim.run import prepare_seeds, run_kernel, trajectory_times
@@ -45,7 +45,7 @@ def decode_planes(planes):
 def popcounts(words):
     out = np.empty(words.size, np.int64)
     for i in range(words.size):
-        out[i] = gb.popcount(words[i])
+        out[i] = bs.popcount(words[i])
     return out
 
 
@@ -65,7 +65,7 @@ def test_transpose64_matches_numpy_transpose():
             A &= random_words(r, A.size)  # uneven densities
         B = A.copy()
         off = 64 * (trial % 3)
-        gb.transpose64(B, off)
+        bs.transpose64(B, off)
         M = bits_of(A[off:off + 64, None], 64).reshape(64, 64)
         T = bits_of(B[off:off + 64, None], 64).reshape(64, 64)
         np.testing.assert_array_equal(T, M.T)
@@ -76,7 +76,7 @@ def test_transpose64_matches_numpy_transpose():
 
 def test_tail_masks():
     for n in (1, 5, 63, 64, 65, 128, 130):
-        masks = gb.tail_masks(n)
+        masks = bs.tail_masks(n)
         assert masks.size == -(-n // 64)
         assert sum(int(w).bit_count() for w in masks) == n
         np.testing.assert_array_equal(bits_of(masks, 64 * masks.size)[:n], True)
@@ -89,11 +89,11 @@ def test_signed_count_is_column_count_minus_half(n):
     X = random_words(r, (n + 4, nw))
     rows = r.permutation(n + 4)[:n].astype(np.int64)
     masks = np.where(r.random(n) < 0.5, U64(0), ~U64(0)).astype(np.uint64)
-    nb = gb.n_planes(n)
-    assert nb <= gb.MAX_PLANES and n < 2**nb and 2 ** (nb - 1) >= (n + 1) // 2
+    nb = bs.n_planes(n)
+    assert nb <= bs.MAX_PLANES and n < 2**nb and 2 ** (nb - 1) >= (n + 1) // 2
     out = np.zeros(16, np.uint64)
     for w in range(nw):
-        gb.signed_count(X.reshape(-1), U64(nw), w, rows, masks, 0, n, nb, out)
+        bs.signed_count(X.reshape(-1), U64(nw), w, rows, masks, 0, n, nb, out)
         agree = bits_of((X[rows, w] ^ masks)[:, None], 64).reshape(n, 64)
         expected = agree.sum(axis=0) - (n + 1) // 2
         np.testing.assert_array_equal(decode_planes(out[:nb]), expected)
@@ -141,7 +141,7 @@ def test_draw_bits_takes_the_stream_like_draw_patterns(n_inputs):
         Xf = np.empty((n_inputs, m))
         patterns.draw_patterns(s_ref, False, Xf)
         Xb = np.zeros((n_inputs, -(-m // 64)), np.uint64)
-        gb.draw_bits(s_bits, n_inputs, m, Xb, np.zeros(64 * -(-n_inputs // 64), np.uint64))
+        bs.draw_bits(s_bits, n_inputs, m, Xb, np.zeros(64 * -(-n_inputs // 64), np.uint64))
         np.testing.assert_array_equal(to_float(Xb, m), Xf)
         np.testing.assert_array_equal(s_bits, s_ref)
         state0 = s_ref
@@ -208,16 +208,16 @@ class BitState:
         self.task = COMMITTEE if task == "committee" else PARITY
         self.m = X.shape[1]
         self.nw = -(-self.m // 64)
-        self.nbu, self.nbc = gb.n_planes(self.F), gb.n_planes(self.K)
+        self.nbu, self.nbc = bs.n_planes(self.F), bs.n_planes(self.K)
         self.lay = gb.layout(self.K, self.nbu, self.nbc)
         self.R = self.lay[0]
         self.X = to_bits(X)
         self.rows = fields.reshape(-1).copy()
-        self.masks = gb.sign_masks(W)
-        self.scratch = gb.make_scratch(self.K)
+        self.masks = bs.sign_masks(W)
+        self.scratch = bs.make_scratch(self.K)
         self.ST = np.zeros(self.nw * self.R, np.uint64)
         Y = to_bits(y[None, :])[0]
-        mask = gb.tail_masks(self.m)
+        mask = bs.tail_masks(self.m)
         for w in range(self.nw):
             self.ST[w * self.R + self.lay[8]] = Y[w]
             self.ST[w * self.R + self.lay[9]] = mask[w]
@@ -250,7 +250,7 @@ def test_network_output_bits_matches_naive_labels(seed, task):
     m = X.shape[1]
     out = np.zeros(-(-m // 64), np.uint64)
     K, d = teacher.weights.shape
-    gb.network_output_bits(teacher.fields.reshape(-1).copy(), gb.sign_masks(teacher.weights), K, d, task_code(task), to_bits(X), out.size, out, gb.make_scratch(K))
+    bs.network_output_bits(teacher.fields.reshape(-1).copy(), bs.sign_masks(teacher.weights), K, d, task_code(task), to_bits(X), out.size, out, bs.make_scratch(K))
     np.testing.assert_array_equal(np.where(bits_of(out, m), 1.0, -1.0), naive.network_output(teacher.weights, teacher.fields, task, X))
 
 

@@ -214,3 +214,40 @@ def test_log_times_are_distinct_and_span_the_run():
     assert times[0] == 1 and times[-1] == 2000
     assert np.all(np.diff(times) > 0)
     assert obs.log_times(100, 0).size == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_test_error_sign_on_bitsets_counts_as_pattern_by_pattern(seed):
+    """Random sign networks (fan-ins odd and even, +-1 or ternary weights,
+    K odd and even, N across one to three 64-bit words, n_test not a multiple
+    of 64): the error rate is the naive one on the test stream's patterns,
+    whichever path bits_network picks, and the bitset path is taken exactly
+    for +-1 networks with odd fan-ins (and odd K for a committee)."""
+    from mbphase.sim import bitsets
+    from mbphase.sim.patterns import draw_patterns
+
+    r = np.random.default_rng(1000 + seed)
+    for _ in range(12):
+        K = int(r.integers(1, 6))
+        F, d = int(r.integers(1, 16)), int(r.integers(1, 16))
+        N = max(F, d) + int(r.integers(0, 150))
+        task = ["committee", "parity"][int(r.integers(0, 2))]
+        code = COMMITTEE if task == "committee" else PARITY
+        ternary = bool(r.random() < 0.3)
+        W = r.choice([-1.0, 0.0, 1.0] if ternary else [-1.0, 1.0], size=(K, F))
+        T = r.choice([-1.0, 1.0], size=(K, d))
+        w_inputs = np.stack([np.sort(r.choice(N, F, replace=False)) for _ in range(K)]).astype(np.int64)
+        t_fields = np.stack([np.sort(r.choice(N, d, replace=False)) for _ in range(K)]).astype(np.int64)
+        n_test = int(r.integers(1, 700))
+        state = rng.xoshiro_state(np.random.SeedSequence([seed, n_test]))
+        before = state.copy()
+        X = np.empty((N, n_test))
+        draw_patterns(state.copy(), False, X)
+        expected = float(np.mean(naive.network_output(W, w_inputs, task, X) != naive.network_output(T, t_fields, task, X)))
+        eligible = bool((np.abs(W) == 1).all() and F % 2 == 1 and d % 2 == 1 and (task == "parity" or K % 2 == 1))
+        assert (bitsets.bits_network(W, w_inputs, code) and bitsets.bits_network(T, t_fields, code)) == eligible
+        assert obs.test_error_sign(W, w_inputs, T, t_fields, code, N, False, n_test, state) == pytest.approx(expected, abs=0)
+        assert obs.test_error_by_pattern(W, w_inputs, T, t_fields, code, N, False, n_test, state) == pytest.approx(expected, abs=0)
+        if eligible:
+            assert bitsets.test_error_bits(W, w_inputs, T, t_fields, code, N, n_test, state) == pytest.approx(expected, abs=0)
+        np.testing.assert_array_equal(state, before)

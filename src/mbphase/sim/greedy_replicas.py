@@ -36,21 +36,23 @@ import numpy as np
 from numba import njit, prange, uint64
 
 from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
-from .greedy_bits import (
+from .bitsets import (
     ONE,
     ONES,
     ZERO,
-    add_pm1,
-    bits_eligible,
-    layout,
     make_scratch,
     n_planes,
     network_output_bits,
     popcount,
+    scatter_block,
+)
+from .greedy_bits import (
+    add_pm1,
+    bits_eligible,
+    layout,
     randbelow_fast,
     randbelow_limit,
     same_fields,
-    scatter_block,
     sparse_exact_success,
     sparse_overlap,
     student_state,

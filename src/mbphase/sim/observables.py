@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
+from .bitsets import bits_network, test_error_bits
 from .patterns import draw_pattern
 from .teacher import COMMITTEE, PARITY, sign_network_output
 
@@ -190,7 +191,20 @@ def exact_success(W, w_inputs, T, t_fields, n_inputs, task, dense):
 @njit(cache=True)
 def test_error_sign(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state):
     """Error rate of a discrete student on ``n_test`` patterns of the test
-    stream. ``test_state`` is copied: every call sees the same test set."""
+    stream. ``test_state`` is copied: every call sees the same test set.
+
+    On binary inputs, when both networks have +-1 weights and odd fan-ins
+    (every sparse +-1 student of the bit-packed kernels), the patterns are
+    evaluated 64 at a time on bitsets (:func:`mbphase.sim.bitsets.test_error_bits`,
+    the same patterns and the same count); otherwise one by one."""
+    if not gaussian and bits_network(W, w_inputs, task) and bits_network(T, t_fields, task):
+        return test_error_bits(W, w_inputs, T, t_fields, task, n_inputs, n_test, test_state)
+    return test_error_by_pattern(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state)
+
+
+@njit(cache=True)
+def test_error_by_pattern(W, w_inputs, T, t_fields, task, n_inputs, gaussian, n_test, test_state):
+    """:func:`test_error_sign` pattern by pattern, for any sign networks."""
     state = test_state.copy()
     x = np.empty((n_inputs, 1))
     errors = 0

@@ -1,0 +1,330 @@
+"""Sign networks on bitsets: 64 binary patterns per machine word.
+
+Binary inputs and +-1 weights are bits: ``X[i, w]`` has bit ``b`` set iff
+input ``i`` of pattern ``64 w + b`` is +1, and a weight is a mask that is all
+ones where it is -1, so ``X ^ mask`` marks where input and weight agree. A
+unit with ``n`` (odd) +-1 terms has field ``h = 2 a - n``, ``a`` the number
+of agreeing terms; it is counted bit-sliced (one word per bit plane of the
+two's-complement counter ``z = a - (n + 1) / 2``, so that ``sign(h) = -1`` is
+the top plane) by a carry-save tree. Patterns are drawn from a stream exactly
+as :func:`mbphase.sim.patterns.draw_pattern` draws them, 64 at a time, and
+turned input-major by 64 x 64 bit-matrix transposes.
+
+The greedy kernels (:mod:`mbphase.sim.greedy_bits`,
+:mod:`mbphase.sim.greedy_replicas`) run their dynamics on these bitsets;
+:func:`test_error_bits` measures a run's test error with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types, uint64
+from numba.extending import intrinsic
+
+from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
+from .rng import next_u64
+from .teacher import COMMITTEE
+
+ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+ZERO = np.uint64(0)
+ONE = np.uint64(1)
+
+MAX_PLANES = 11
+"""Planes of the bit-sliced counters: sums of at most 2^11 - 1 = 2047 terms
+(d and K up to 2047)."""
+
+
+# --- word primitives ---
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit integer, as int64 (LLVM ctpop: one
+    POPCNT instruction on x86-64)."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _transpose_stage(A, off, j, msk):
+    """Swap the off-diagonal j x j blocks of every 2j x 2j diagonal block.
+    Unsigned indices spare Numba's negative-index wraparound, which lets LLVM
+    vectorise the stage."""
+    sj = uint64(j)
+    for base in range(0, 64, 2 * j):
+        for kk in range(j):
+            k = uint64(off + base + kk)
+            t = ((A[k] >> sj) ^ A[k + sj]) & msk
+            A[k + sj] ^= t
+            A[k] ^= t << sj
+
+
+@njit(cache=True)
+def transpose64(A, off):
+    """Transpose in place the 64 x 64 bit matrix held in the words ``A[off:off
+    + 64]`` (1-D uint64): bit c of word r goes to bit r of word c, bits
+    counted from the least significant. Six rounds of block swaps (Hacker's
+    Delight, section 7-3)."""
+    _transpose_stage(A, off, 32, uint64(0x00000000FFFFFFFF))
+    _transpose_stage(A, off, 16, uint64(0x0000FFFF0000FFFF))
+    _transpose_stage(A, off, 8, uint64(0x00FF00FF00FF00FF))
+    _transpose_stage(A, off, 4, uint64(0x0F0F0F0F0F0F0F0F))
+    _transpose_stage(A, off, 2, uint64(0x3333333333333333))
+    _transpose_stage(A, off, 1, uint64(0x5555555555555555))
+
+
+@njit(cache=True)
+def tail_masks(n_bits):
+    """Per word of an ``n_bits`` bitset: the bits that hold patterns."""
+    nw = (n_bits + 63) // 64
+    mask = np.full(nw, ONES, dtype=np.uint64)
+    r = n_bits % 64
+    if r:
+        mask[nw - 1] = (ONE << uint64(r)) - ONE
+    return mask
+
+
+# --- bit-sliced counters ---
+
+
+@njit(cache=True)
+def n_planes(n_terms):
+    """Bit planes of the two's-complement counter ``z = a - (n + 1) / 2`` of a
+    sum of ``n_terms`` (odd) +-1 terms, ``a`` in [0, n]: the smallest ``nb``
+    with ``2^(nb - 1) >= (n + 1) / 2`` (then also ``a < 2^nb``)."""
+    v = (n_terms + 1) // 2 - 1
+    b = 0
+    while v > 0:
+        b += 1
+        v >>= 1
+    return 1 + b
+
+
+@njit(cache=True, inline="always")
+def _csa(a, b, c):
+    """Carry-save adder: bitwise a + b + c = sum + 2 carry."""
+    h = a ^ b
+    return h ^ c, (a & b) | (h & c)
+
+
+@njit(cache=True, inline="always")
+def _bit(Xf, stride, w, rows, masks, i):
+    return Xf[uint64(rows[i]) * stride + w] ^ masks[i]
+
+
+@njit(cache=True, inline="always")
+def _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10):
+    """Add the carry word ``c`` (weight 8) into the planes h3..h10."""
+    h3, c = h3 ^ c, h3 & c
+    h4, c = h4 ^ c, h4 & c
+    h5, c = h5 ^ c, h5 & c
+    h6, c = h6 ^ c, h6 & c
+    h7, c = h7 ^ c, h7 & c
+    h8, c = h8 ^ c, h8 & c
+    h9, c = h9 ^ c, h9 & c
+    h10 = h10 ^ c
+    return h3, h4, h5, h6, h7, h8, h9, h10
+
+
+@njit(cache=True, inline="always")
+def _const_plane(kc, b):
+    return ONES if (kc >> b) & 1 else ZERO
+
+
+@njit(cache=True)
+def signed_count(Xf, stride, w, rows, masks, o, n, nb, out):
+    """Bit-sliced ``z = c - (n + 1) / 2`` for odd ``n`` into ``out[0..nb)``
+    (two's complement mod 2^nb, ``nb = n_planes(n) <= MAX_PLANES``; ``out`` needs MAX_PLANES
+    words), where ``c`` counts, in each bit column, the set bits of the n
+    words ``X[rows[o + j], w] ^ masks[o + j]``, j < n, of the bitsets ``X``
+    given flat as ``Xf`` with row length ``stride``.
+
+    The counter starts at -(n + 1) / 2 and the words are added eight at a
+    time by a carry-save tree (Harley-Seal) into the planes of weight 1, 2
+    and 4; carries of weight 8 ripple into the higher planes. Every plane
+    lives in a register."""
+    uw = uint64(w)
+    kc = (1 << nb) - (n + 1) // 2
+    ones = _const_plane(kc, 0)
+    twos = _const_plane(kc, 1)
+    fours = _const_plane(kc, 2)
+    h3 = _const_plane(kc, 3)
+    h4 = _const_plane(kc, 4)
+    h5 = _const_plane(kc, 5)
+    h6 = _const_plane(kc, 6)
+    h7 = _const_plane(kc, 7)
+    h8 = _const_plane(kc, 8)
+    h9 = _const_plane(kc, 9)
+    h10 = _const_plane(kc, 10)
+    j = o
+    end = o + n
+    while j + 8 <= end:
+        ones, ta = _csa(ones, _bit(Xf, stride, uw, rows, masks, j), _bit(Xf, stride, uw, rows, masks, j + 1))
+        ones, tb = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 2), _bit(Xf, stride, uw, rows, masks, j + 3))
+        twos, fa = _csa(twos, ta, tb)
+        ones, ta = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 4), _bit(Xf, stride, uw, rows, masks, j + 5))
+        ones, tb = _csa(ones, _bit(Xf, stride, uw, rows, masks, j + 6), _bit(Xf, stride, uw, rows, masks, j + 7))
+        twos, fb = _csa(twos, ta, tb)
+        fours, c = _csa(fours, fa, fb)
+        if nb > 3:
+            h3, h4, h5, h6, h7, h8, h9, h10 = _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10)
+        j += 8
+    while j < end:
+        c = _bit(Xf, stride, uw, rows, masks, j)
+        ones, c = ones ^ c, ones & c
+        twos, c = twos ^ c, twos & c
+        fours, c = fours ^ c, fours & c
+        if nb > 3:
+            h3, h4, h5, h6, h7, h8, h9, h10 = _ripple(c, h3, h4, h5, h6, h7, h8, h9, h10)
+        j += 1
+    out[0] = ones
+    out[1] = twos
+    out[2] = fours
+    out[3] = h3
+    out[4] = h4
+    out[5] = h5
+    out[6] = h6
+    out[7] = h7
+    out[8] = h8
+    out[9] = h9
+    out[10] = h10
+
+
+# --- networks on bitsets ---
+
+
+@njit(cache=True)
+def sign_masks(W):
+    """Per weight, flattened as ``r = k * F + j``: all ones where the weight
+    is -1, zero where it is +1, so that ``x ^ mask`` is the agreement of
+    input and weight."""
+    K, F = W.shape
+    out = np.empty(K * F, dtype=np.uint64)
+    for k in range(K):
+        for j in range(F):
+            out[k * F + j] = ONES if W[k, j] < 0.0 else ZERO
+    return out
+
+
+@njit(cache=True)
+def make_scratch(K):
+    """Work space of the counting routines: (counter planes, the K hidden
+    sign words of one batch word, arange(K), K zero masks)."""
+    return (np.zeros(16, dtype=np.uint64), np.zeros(K, dtype=np.uint64), np.arange(K), np.zeros(K, dtype=np.uint64))
+
+
+@njit(cache=True)
+def network_output_bits(rows, masks, K, F, task, X, n_words, out, scratch):
+    """Outputs of a +-1 sign network on the input-major bitsets ``X``
+    (N, >= n_words): unit k reads the inputs ``rows[k*F:(k+1)*F]`` with the
+    sign masks ``masks`` (:func:`sign_masks`); ``out[w]`` has bit b set iff
+    the output on pattern 64 w + b is +1. Tail bits are not masked."""
+    planes, sg, ids, zeros = scratch
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    Xf = X.reshape(-1)
+    stride = uint64(X.shape[1])
+    for w in range(n_words):
+        neg = ZERO
+        for k in range(K):
+            signed_count(Xf, stride, w, rows, masks, k * F, F, nbu, planes)
+            sg[k] = ~planes[nbu - 1]
+            neg ^= planes[nbu - 1]
+        if task == COMMITTEE:
+            signed_count(sg, uint64(1), 0, ids, zeros, 0, K, nbc, planes)
+            out[w] = ~planes[nbc - 1]
+        else:
+            out[w] = ~neg
+
+
+# --- patterns as bitsets ---
+
+
+@njit(cache=True)
+def fill_block(state, buf, rows, L):
+    """Draw ``rows`` patterns of ``L`` words each, in the order of
+    patterns.draw_pattern, into the pattern-major block ``buf`` (word l of
+    pattern r at 64 l + r); zero the remaining rows."""
+    for r in range(rows):
+        for l in range(L):
+            buf[64 * l + r] = next_u64(state)
+    for r in range(rows, 64):
+        for l in range(L):
+            buf[64 * l + r] = ZERO
+
+
+@njit(cache=True)
+def scatter_block(buf, L, n_inputs, X, blk):
+    """Transpose the pattern-major block ``buf`` and store it as word ``blk``
+    of the input-major bitsets ``X`` (N, n_words)."""
+    for l in range(L):
+        transpose64(buf, 64 * l)
+        lo = 64 * l
+        for c in range(min(64, n_inputs - lo)):
+            X[lo + c, blk] = buf[lo + c]
+
+
+@njit(cache=True)
+def draw_bits(state, n_inputs, n_patterns, X, buf):
+    """``n_patterns`` fresh binary patterns from ``state`` (the same draws as
+    patterns.draw_patterns) into the input-major bitsets ``X`` (N,
+    ceil(n_patterns / 64)); ``buf`` holds 64 ceil(N / 64) words."""
+    L = buf.size // 64
+    for blk in range((n_patterns + 63) // 64):
+        fill_block(state, buf, min(64, n_patterns - 64 * blk), L)
+        scatter_block(buf, L, n_inputs, X, blk)
+
+
+# --- the test error of two sign networks ---
+
+
+@njit(cache=True)
+def bits_network(W, inputs, task):
+    """Whether the sign network (``W`` (K, F), ``inputs``) is one that
+    :func:`network_output_bits` computes: +-1 weights, an odd fan-in within
+    the counters' range, and for a committee an odd K (the vote never ties)."""
+    K, F = W.shape
+    if F % 2 == 0 or F >= 2**MAX_PLANES or K >= 2**MAX_PLANES:
+        return False
+    if task == COMMITTEE and K % 2 == 0:
+        return False
+    for k in range(K):
+        for j in range(F):
+            if W[k, j] != 1.0 and W[k, j] != -1.0:
+                return False
+    return True
+
+
+@njit(cache=True)
+def test_error_bits(W, w_inputs, T, t_fields, task, n_inputs, n_test, test_state):
+    """:func:`mbphase.sim.observables.test_error_sign` on binary inputs for two
+    networks that :func:`bits_network` accepts: the same ``n_test`` patterns
+    of the test stream (``test_state`` is copied), the same error rate, 64
+    patterns per word operation."""
+    K, F = W.shape
+    d = T.shape[1]
+    L = (n_inputs + 63) // 64
+    state = test_state.copy()
+    buf = np.zeros(64 * L, dtype=np.uint64)
+    X = np.zeros((n_inputs, 1), dtype=np.uint64)
+    rows, masks = w_inputs.copy().reshape(-1), sign_masks(W)
+    t_rows, t_masks = t_fields.copy().reshape(-1), sign_masks(T)
+    scratch, t_scratch = make_scratch(K), make_scratch(T.shape[0])
+    student = np.zeros(1, dtype=np.uint64)
+    teacher = np.zeros(1, dtype=np.uint64)
+    errors = 0
+    for start in range(0, n_test, 64):
+        n = min(64, n_test - start)
+        fill_block(state, buf, n, L)
+        scatter_block(buf, L, n_inputs, X, 0)
+        network_output_bits(rows, masks, K, F, task, X, 1, student, scratch)
+        network_output_bits(t_rows, t_masks, T.shape[0], d, task, X, 1, teacher, t_scratch)
+        held = ONES if n == 64 else (ONE << uint64(n)) - ONE
+        errors += popcount((student[0] ^ teacher[0]) & held)
+    return errors / n_test
