@@ -8,7 +8,7 @@ import naive
 from mbphase.sim import greedy, patterns, rng
 from mbphase.sim.params import make_params
 from mbphase.sim.run import prepare_seeds
-from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels
+from mbphase.sim.teacher import COMMITTEE, PARITY, make_teacher, sign_network_labels, sign_network_output
 
 CASES = [(seed, task, ternary, gaussian) for seed in range(6) for task in (COMMITTEE, PARITY) for ternary in (False, True) for gaussian in (False, True)]
 
@@ -76,13 +76,50 @@ def test_flip_energy_change_and_update_match_recomputation(seed, task, ternary, 
             np.testing.assert_allclose(C, C2, atol=1e-12)
 
 
-def test_pattern_stream_matches_naive_bit_extraction():
+@pytest.mark.parametrize("n_patterns", [4, 8, 70])
+def test_pattern_stream_matches_naive_bit_extraction(n_patterns):
     state = rng.xoshiro_state(np.random.SeedSequence(3))
     for n_inputs in (1, 5, 63, 64, 65, 130):
-        outputs = naive.xoshiro_reference(list(state), 4 * (-(-n_inputs // 64)))
-        X = np.empty((n_inputs, 4))
+        outputs = naive.xoshiro_reference(list(state), n_patterns * (-(-n_inputs // 64)))
+        X = np.empty((n_inputs, n_patterns))
         patterns.draw_patterns(state, False, X)
-        np.testing.assert_array_equal(X, naive.draw_binary_patterns(outputs, n_inputs, 4))
+        np.testing.assert_array_equal(X, naive.draw_binary_patterns(outputs, n_inputs, n_patterns))
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_draw_patterns_is_draw_pattern_column_by_column(gaussian):
+    """Few patterns (one by one) and blocks of them (buffered, then stored
+    input by input), across block and word boundaries: the same values, and
+    the stream left in the same state."""
+    for n_patterns in (1, 7, 8, 9, 63, 64, 65, 200):
+        for n_inputs in (1, 5, 63, 64, 65, 130):
+            state = rng.xoshiro_state(np.random.SeedSequence([n_patterns, n_inputs]))
+            one_by_one = state.copy()
+            expected = np.empty((n_inputs, n_patterns))
+            for mu in range(n_patterns):
+                patterns.draw_pattern(one_by_one, gaussian, expected, mu)
+            X = np.full((n_inputs, n_patterns), np.nan)
+            patterns.draw_patterns(state, gaussian, X)
+            np.testing.assert_array_equal(X, expected)
+            np.testing.assert_array_equal(state, one_by_one)
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_sign_network_labels_over_blocks_match_naive(gaussian):
+    """Few patterns (one by one) and blocks of fields, ternary weights so that
+    fields can vanish: the labels of naive.network_output and of
+    sign_network_output column by column."""
+    r = np.random.default_rng(17)
+    for n_patterns in (1, 7, 8, 255, 256, 257, 600):
+        for task in (COMMITTEE, PARITY):
+            K, F, N = int(r.choice([1, 3, 5])), int(r.integers(1, 12)), 30
+            W = r.choice([-1.0, 0.0, 1.0], size=(K, F))
+            inputs = np.stack([np.sort(r.choice(N, F, replace=False)) for _ in range(K)]).astype(np.int64)
+            X = r.standard_normal((N, n_patterns)) if gaussian else r.choice([-1.0, 1.0], size=(N, n_patterns))
+            y = np.full(n_patterns, np.nan)
+            sign_network_labels(W, inputs, task, X, y)
+            np.testing.assert_array_equal(y, naive.network_output(W, inputs, task_name(task), X))
+            np.testing.assert_array_equal(y, [sign_network_output(W, inputs, task, X, mu) for mu in range(n_patterns)])
 
 
 def test_proposed_value_is_uniform_over_the_other_values():

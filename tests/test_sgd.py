@@ -86,6 +86,74 @@ def test_step_matches_naive():
         np.testing.assert_allclose(W_kernel, expected_W, rtol=1e-12, atol=1e-14)
 
 
+@numba.njit
+def step_in_plain_order(W, w_inputs, task, logistic, lr, X, y):
+    """sgd_step written the obvious way: each field summed over its inputs
+    pattern by pattern, each gradient summed over the batch weight by weight,
+    in index order, with the kernel's own activation and loss. The kernel's
+    loop orders and unrolling must give these bits."""
+    K, F = W.shape
+    m = X.shape[1]
+    sqrt_f = np.sqrt(F)
+    D = np.empty((K, m))
+    G = np.empty((K, m))
+    loss_sum = 0.0
+    errors = 0
+    for mu in range(m):
+        out = 0.0 if task == teacher.COMMITTEE else 1.0
+        for k in range(K):
+            h = 0.0
+            for j in range(F):
+                h += W[k, j] * X[w_inputs[k, j], mu]
+            h = h / sqrt_f
+            G[k, mu] = sgd.activation(h)
+            D[k, mu] = sgd.activation_prime(h)
+            out = out + G[k, mu] if task == teacher.COMMITTEE else out * G[k, mu]
+        yhat = out / K if task == teacher.COMMITTEE else out
+        loss, dl = pattern_loss(yhat, y[mu], logistic)
+        loss_sum += loss
+        errors += teacher.sign(yhat) != y[mu]
+        if task == teacher.COMMITTEE:
+            for k in range(K):
+                D[k, mu] *= dl / K
+        else:
+            pre = 1.0
+            for k in range(K):
+                D[k, mu] *= pre
+                pre *= G[k, mu]
+            suf = dl
+            for k in range(K - 1, -1, -1):
+                D[k, mu] *= suf
+                suf *= G[k, mu]
+    scale = lr / (m * sqrt_f)
+    for k in range(K):
+        for j in range(F):
+            s = 0.0
+            for mu in range(m):
+                s += D[k, mu] * X[w_inputs[k, j], mu]
+            W[k, j] = W[k, j] - scale * s
+    return loss_sum / m, errors
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_step_gives_the_bits_of_the_plain_loop_order(seed):
+    """Batch sizes on both sides of the pattern-by-pattern forward pass, fan-ins
+    that are not multiples of the backward pass's four weights at a time."""
+    r = np.random.default_rng(50 + seed)
+    for m in (1, 2, 7, 8, 9, 33, 300):
+        K, F = int(r.integers(1, 6)), int(r.integers(1, 23))
+        N = F + int(r.integers(0, 8))
+        task = str(r.choice(list(TASKS)))
+        W, w_inputs, X, y = random_problem(r, K, F, N, m, task, bool(r.integers(0, 2)))
+        logistic, lr = bool(r.integers(0, 2)), float(r.uniform(0.1, 5.0))
+        expected_W = W.copy()
+        expected = step_in_plain_order(expected_W, w_inputs, TASKS[task], logistic, lr, X, y)
+        buffers = [np.full((K, m), np.nan) for _ in range(3)]
+        loss, errors, finite = sgd_step(W, w_inputs, TASKS[task], logistic, lr, X, y, *buffers)
+        assert finite and (loss, errors) == expected
+        np.testing.assert_array_equal(W, expected_W)
+
+
 @pytest.mark.parametrize("stored_share", [0.0, 0.4, 1.0])
 def test_test_error_soft_uses_a_fixed_test_set(stored_share):
     """Whatever part of the test set is stored (none, some, all), the error

@@ -36,11 +36,47 @@ def draw_pattern(state, gaussian, X, mu):
             j += 1
 
 
+# Patterns drawn together by draw_patterns before they are stored; below
+# _FEW_PATTERNS they are stored one by one (the block's set-up would cost more).
+_DRAW_BLOCK = 64
+_FEW_PATTERNS = 8
+
+
 @njit(cache=True)
 def draw_patterns(state, gaussian, X):
-    """Fill every column of ``X`` (N, P) with fresh patterns, in order."""
-    for mu in range(X.shape[1]):
-        draw_pattern(state, gaussian, X, mu)
+    """Fill every column of ``X`` (N, P) with fresh patterns, in order: the
+    same numbers as :func:`draw_pattern` column by column.
+
+    A block of patterns takes its random numbers pattern by pattern (the
+    stream's order) into a small buffer, which is then stored input by input:
+    writing one column of a feature-major ``X`` at a time touches a new cache
+    line per input, and took most of an SGD step at large m."""
+    n, P = X.shape
+    if P < _FEW_PATTERNS:
+        for mu in range(P):
+            draw_pattern(state, gaussian, X, mu)
+        return
+    L = (n + 63) // 64
+    words = np.empty((_DRAW_BLOCK, L), dtype=np.uint64)
+    values = np.empty((_DRAW_BLOCK, n if gaussian else 0))
+    for start in range(0, P, _DRAW_BLOCK):
+        count = min(_DRAW_BLOCK, P - start)
+        for c in range(count):
+            if gaussian:
+                for i in range(n):
+                    values[c, i] = normal(state)
+            else:
+                for w in range(L):
+                    words[c, w] = next_u64(state)
+        for i in range(n):
+            row = X[i, start : start + count]
+            if gaussian:
+                for c in range(count):
+                    row[c] = values[c, i]
+            else:
+                shift = uint64(i & 63)
+                for c in range(count):
+                    row[c] = 1.0 if (words[c, i >> 6] >> shift) & uint64(1) else -1.0
 
 
 @njit(cache=True)
