@@ -51,7 +51,7 @@ from .observables import (
     overlap,
 )
 from .patterns import draw_labelled, draw_pattern, next_finite_batch, training_set
-from .teacher import COMMITTEE, sign, sign_network_output
+from .teacher import COMMITTEE, block_fields, sign, sign_network_output
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -136,7 +136,7 @@ def sgd_step(W, w_inputs, task, logistic, lr, X, y, H, G, D):
                 H[k, mu] = h
     else:
         for k in range(K):
-            h = H[k]  # a 1-d view, so that the loop vectorizes (see soft_errors)
+            h = H[k]  # a 1-d view, so that the loop vectorizes (see teacher.block_fields)
             for j in range(F):
                 w = W[k, j]
                 x = X[w_inputs[k, j]]
@@ -297,10 +297,9 @@ def soft_errors(W, w_inputs, task, X, y):
     """Number of patterns of ``X`` (N, P) with ``sign(yhat) != y``, to the bit
     the same as :func:`soft_output` pattern by pattern.
 
-    The fields of a block of patterns are computed together, feature-major
-    like the forward pass of :func:`sgd_step` (the inner loop vectorizes);
-    each field adds the same products in the same order as
-    :func:`soft_output`. The erf values are taken only where the fields'
+    The fields of a block of patterns are computed together
+    (:func:`mbphase.sim.teacher.block_fields`), each adding the same
+    products in the same order as :func:`soft_output`. The erf values are taken only where the fields'
     signs do not decide the output (:func:`_sign_by_field_signs`)."""
     K, F = W.shape
     sqrt_f = math.sqrt(F)
@@ -309,16 +308,7 @@ def soft_errors(W, w_inputs, task, X, y):
     errors = 0
     for start in range(0, P, _FIELD_BLOCK):
         n = min(_FIELD_BLOCK, P - start)
-        H[:, :n] = 0.0
-        for k in range(K):
-            # Loops over 1-d views: with 2-d indexing Numba's index arithmetic
-            # kept LLVM from vectorizing (5x slower).
-            h = H[k, :n]
-            for j in range(F):
-                w = W[k, j]
-                x = X[w_inputs[k, j], start : start + n]
-                for b in range(n):
-                    h[b] += w * x[b]
+        block_fields(W, w_inputs, X, start, n, H)
         for b in range(n):
             s = _sign_by_field_signs(H, b, task)
             if s == 0.0:
