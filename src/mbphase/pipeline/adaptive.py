@@ -350,8 +350,7 @@ def decide(runs, state: Mapping, settings: Settings, round_: int, experiment: st
         return out
     log_mc = math.log(est["m_c"])
     width = est["width"]
-    below = [m for m in measured if m <= est["m_c"]]
-    above = [m for m in measured if m >= est["m_c"]]
+    below, above = sides_of(measured, est["m_c"])
     gap = math.log(min(above) / max(below)) if below and above else math.log(hi / lo)
     if not (math.isfinite(width) and width > 0):
         # separated data (m_c interpolated): the transition is narrower than
@@ -371,6 +370,12 @@ def decide(runs, state: Mapping, settings: Settings, round_: int, experiment: st
     return out
 
 
+def sides_of(measured: Sequence[int], m_c: float) -> tuple[list[int], list[int]]:
+    """The measured m at or below m_c and at or above it (a point at m_c is
+    on both sides)."""
+    return [m for m in measured if m <= m_c], [m for m in measured if m >= m_c]
+
+
 def unresolved_gap(measured: Sequence[int], psucc: Mapping[int, float], m_c: float, step: float) -> tuple[float, float] | None:
     """Where the transition around m_c is not resolved: the open interval
     of m in which a measured point is missing, or None when it is resolved.
@@ -384,8 +389,7 @@ def unresolved_gap(measured: Sequence[int], psucc: Mapping[int, float], m_c: flo
     leaves open the interval between m_c and the nearest point measured on
     that side (both sides: the interval between those two points), unless
     no lattice point lies inside it (the lattice cannot do better)."""
-    below = [m for m in measured if m <= m_c]
-    above = [m for m in measured if m >= m_c]
+    below, above = sides_of(measured, m_c)
     if not below or not above:
         return None
     m_b, m_a = max(below), min(above)
