@@ -308,23 +308,20 @@ def test_error_bits(W, w_inputs, T, t_fields, task, n_inputs, n_test, test_state
     of the test stream (``test_state`` is copied), the same error rate, 64
     patterns per word operation."""
     K, F = W.shape
-    d = T.shape[1]
-    L = (n_inputs + 63) // 64
+    Kt, d = T.shape
     state = test_state.copy()
-    buf = np.zeros(64 * L, dtype=np.uint64)
+    buf = np.zeros(64 * ((n_inputs + 63) // 64), dtype=np.uint64)
     X = np.zeros((n_inputs, 1), dtype=np.uint64)
     rows, masks = w_inputs.copy().reshape(-1), sign_masks(W)
     t_rows, t_masks = t_fields.copy().reshape(-1), sign_masks(T)
-    scratch, t_scratch = make_scratch(K), make_scratch(T.shape[0])
+    scratch, t_scratch = make_scratch(K), make_scratch(Kt)
     student = np.zeros(1, dtype=np.uint64)
     teacher = np.zeros(1, dtype=np.uint64)
+    held = tail_masks(n_test)
     errors = 0
-    for start in range(0, n_test, 64):
-        n = min(64, n_test - start)
-        fill_block(state, buf, n, L)
-        scatter_block(buf, L, n_inputs, X, 0)
+    for w in range(held.size):  # one word of 64 test patterns at a time
+        draw_bits(state, n_inputs, min(64, n_test - 64 * w), X, buf)
         network_output_bits(rows, masks, K, F, task, X, 1, student, scratch)
-        network_output_bits(t_rows, t_masks, T.shape[0], d, task, X, 1, teacher, t_scratch)
-        held = ONES if n == 64 else (ONE << uint64(n)) - ONE
-        errors += popcount((student[0] ^ teacher[0]) & held)
+        network_output_bits(t_rows, t_masks, Kt, d, task, X, 1, teacher, t_scratch)
+        errors += popcount((student[0] ^ teacher[0]) & held[w])
     return errors / n_test

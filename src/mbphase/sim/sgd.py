@@ -57,8 +57,6 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 STATUS_OK, STATUS_DIVERGED = 0.0, 1.0
-# Below this batch size the forward pass sums fields pattern by pattern.
-_FEW_PATTERNS = 8
 
 
 @njit(cache=True)
@@ -122,26 +120,8 @@ def sgd_step(W, w_inputs, task, logistic, lr, X, y, H, G, D):
     m = X.shape[1]
     sqrt_f = math.sqrt(F)
 
-    # Forward: raw fields, feature-major so that the inner loop runs over the
-    # batch and vectorizes; for a few patterns that loop's set-up costs more
-    # than it saves, and the fields are summed pattern by pattern. Each field
-    # adds the same products in the same order either way.
-    H[:, :] = 0.0
-    if m < _FEW_PATTERNS:
-        for mu in range(m):
-            for k in range(K):
-                h = 0.0
-                for j in range(F):
-                    h += W[k, j] * X[w_inputs[k, j], mu]
-                H[k, mu] = h
-    else:
-        for k in range(K):
-            h = H[k]  # a 1-d view, so that the loop vectorizes (see teacher.block_fields)
-            for j in range(F):
-                w = W[k, j]
-                x = X[w_inputs[k, j]]
-                for mu in range(m):
-                    h[mu] += w * x[mu]
+    # Forward: raw fields, each summed over its inputs in index order.
+    block_fields(W, w_inputs, X, 0, m, H)
 
     loss_sum = 0.0
     errors = 0

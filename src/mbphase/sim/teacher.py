@@ -81,14 +81,28 @@ def sign_network_output(weights, inputs, task, X, mu):
     return sign(out) if task == COMMITTEE else out
 
 
+# From this many patterns on, block_fields sums input by input over rows;
+# below it the vectorized loop's set-up costs more than it saves.
+_FEW_PATTERNS = 8
+
+
 @njit(cache=True)
 def block_fields(weights, inputs, X, start, n, H):
     """Raw fields ``H[k, b] = sum_j weights[k, j] X[inputs[k, j], start + b]``
-    of the ``n`` patterns from ``start`` of ``X`` (N, P), float64 or int8:
-    accumulated input by input over contiguous rows, so that the inner loop
-    vectorizes, each field adding its products in index order (the bits of
-    a sum pattern by pattern, as in :func:`sign_network_output`)."""
+    of the ``n`` patterns from ``start`` of ``X`` (N, P), float64 or int8,
+    each adding its products in index order (the bits of
+    :func:`sign_network_output`'s sum): for a few patterns one pattern at a
+    time, else input by input over contiguous rows, so that the inner loop
+    vectorizes."""
     K, F = weights.shape
+    if n < _FEW_PATTERNS:
+        for b in range(n):
+            for k in range(K):
+                h = 0.0
+                for j in range(F):
+                    h += weights[k, j] * X[inputs[k, j], start + b]
+                H[k, b] = h
+        return
     H[:, :n] = 0.0
     for k in range(K):
         # Loops over 1-d views: with 2-d indexing Numba's index arithmetic
@@ -101,10 +115,8 @@ def block_fields(weights, inputs, X, start, n, H):
                 h[b] += w * x[b]
 
 
-# Patterns whose fields sign_network_labels computes together, from
-# _FEW_PATTERNS on.
+# Patterns whose fields sign_network_labels computes together.
 _LABEL_BLOCK = 256
-_FEW_PATTERNS = 8
 
 
 @njit(cache=True)
@@ -112,12 +124,13 @@ def sign_network_labels(weights, inputs, task, X, y):
     """Labels (+-1) of every pattern of ``X`` (N, P) into ``y`` (P,), the same
     as :func:`sign_network_output` pattern by pattern.
 
-    The fields of a block of patterns are accumulated input by input over
-    contiguous rows of ``X`` (vectorized), each in the same order as
-    :func:`sign_network_output` adds them, so they are the same to the bit."""
-    K, F = weights.shape
+    The fields of a block of patterns come from :func:`block_fields`, the
+    same to the bit as :func:`sign_network_output`'s. A batch of a few
+    patterns (SGD at m = 1) is labelled pattern by pattern: allocating the
+    block's buffer cost more than the labels."""
+    K = weights.shape[0]
     P = X.shape[1]
-    if P < _FEW_PATTERNS:  # the block's set-up would cost more
+    if P < _FEW_PATTERNS:  # a few patterns: no buffer to allocate
         for mu in range(P):
             y[mu] = sign_network_output(weights, inputs, task, X, mu)
         return
