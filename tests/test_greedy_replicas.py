@@ -134,20 +134,22 @@ def test_replicas_against_the_naive_reference(task):
 
 
 def test_groups_and_their_proposal_streams():
+    # groups of about 32 runs: whole words of G = 64 // m runs each
+    assert [gr.group_size(m) for m in (32, 21, 16, 8, 5, 3, 2, 1)] == [32, 30, 32, 32, 24, 21, 32, 64]
     p = make_params(dict(K=3, d=5, m=16))
-    inputs = prepare_seeds(p, 1, [0, 1, 2, 3, 4, 7, 9])
-    assert list(inputs.proposal_seeds) == [0, 0, 0, 0, 4, 4, 8]
-    np.testing.assert_array_equal(inputs.proposal_states[:4], np.repeat(inputs.states[:1, 1], 4, axis=0))
-    eight = rng.xoshiro_state(rng.run_streams(1, 8)["dynamics"])
-    np.testing.assert_array_equal(inputs.proposal_states[6], eight)
+    inputs = prepare_seeds(p, 1, [0, 1, 31, 32, 40, 63, 70])
+    assert list(inputs.proposal_seeds) == [0, 0, 0, 32, 32, 32, 64]
+    np.testing.assert_array_equal(inputs.proposal_states[:3], np.repeat(inputs.states[:1, 1], 3, axis=0))
+    seventy = rng.xoshiro_state(rng.run_streams(1, 64)["dynamics"])
+    np.testing.assert_array_equal(inputs.proposal_states[6], seventy)
     rows = gr.pack_groups(np.array([4, 0, 0, 8, 4, 0, 0, 0]), 4)
     assert rows.tolist() == [[1, 2, 5, 6], [7, -1, -1, -1], [0, 4, -1, -1], [3, -1, -1, -1]]
 
 
 @pytest.mark.parametrize("case", [1, 2, 4, 9, 14, 21])
 def test_groups_of_several_words(case, monkeypatch):
-    """The kernel's multi-word groups (not used by default) are the same
-    runs: each replica is still greedy_bits with its group's proposals."""
+    """Groups that end inside a word (here 3 G + 1 runs) are the same runs:
+    each replica is still greedy_bits with its group's proposals."""
     monkeypatch.setattr(gr, "group_size", lambda m: 3 * gr.replicas_per_word(m) + 1)
     p = make_params(replica_options(case))
     seeds = list(range(3 * gr.replicas_per_word(p.m) + 3))
