@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 EXP = "ad"
 SIZES = (5, 7)
 CONFIG = {
-    "base_seed": 7,
+    "base_seed": 8,  # a draw with which both sizes converge in two rounds (the premise above)
     "threads": 1,
     "defaults": {"n_test": 200},
     "experiments": {
