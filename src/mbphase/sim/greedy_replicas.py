@@ -12,26 +12,29 @@ the lanes never mix; only the energy change is counted per lane (two POPCNTs
 of the lane's bits) and the flip is applied in the lanes that accept it.
 
 A group of about 32 runs (:func:`group_size`: whole words, 16 of them at
-m = 32, 8 at m = 16) makes the same proposals: weight ``r`` (unit and
-position) is drawn once per proposal, from one stream for the group. Each
-run keeps its own teacher, initial student, data stream and test stream, so
-it is exactly the run greedy_bits would make with the group's proposal
-stream as its dynamics stream (tests/test_greedy_replicas.py checks this bit
-for bit, and that sharing the proposals does not correlate the runs'
-successes). The group of a seed and its proposal stream depend on the seed
-alone (:func:`replica_group`), never on which other seeds a job runs, nor
-on the thread count: seeds ``S j .. S j + S - 1`` (``S`` the group size)
-form group ``j``, whose proposals come from the dynamics stream of seed
-``S j`` (which therefore runs exactly as under greedy_bits).
+m = 32, 8 at m = 16, 4 at m = 8) makes the same proposals: weight ``r``
+(unit and position) is drawn once per proposal, from one stream for the
+group, and tested and applied word by word. Each run keeps its own teacher,
+initial student, data stream and test stream, so it is exactly the run
+greedy_bits would make with the group's proposal stream as its dynamics
+stream (tests/test_greedy_replicas.py checks this bit for bit, and that
+sharing the proposals does not correlate the runs' successes). The group of
+a seed and its proposal stream depend on the seed alone
+(:func:`replica_group`), never on which other seeds a job runs, nor on the
+thread count: seeds ``S j .. S j + S - 1`` (``S`` the group size) form
+group ``j``, whose proposals come from the dynamics stream of seed ``S j``
+(which therefore runs exactly as under greedy_bits). A group's runs fill
+its words from the first, so a job with fewer seeds than a group runs
+fewer words.
 
-Why groups of several words: with several runs per word some run accepts at
-almost every proposal, so the update of an accepted flip (the unit's
-counter planes, the committee vote, the pivots) is paid once per proposal
-and word; it dominates. The group's state is therefore kept field by field
-(field ``o`` of every word side by side) and every step of a proposal is a
-loop over the group's words without a branch per word, so that a proposal
-costs one pass over each field for the whole group and the per-proposal
-work (the draw, the loop control, the calls) is shared by about 32 runs.
+Measured (64 seeds, K = 3, d = 51, one thread): one word per group gave
+1.5e9 and 1.85e9 pattern evaluations per second at m = 16 and 32, groups of
+about 32 runs 2.2e9 and 2.4e9. Keeping the group's state field by field
+instead (every step of a proposal one loop over the words, the update's
+carries in memory) gained another 12% to 25% at m = 32 but lost 20% at
+m = 8 and 25% to 35% where a group has one or two words (m <= 4, or a job
+of a few seeds), so the update stays word by word with its carries in
+registers.
 
 Scope: online data, zero temperature (the only acceptance is ``dE <= 0``, so
 the dynamics stream is used for proposals alone), ``m <= 32``, the students
@@ -58,6 +61,7 @@ from .bitsets import (
     scatter_block,
 )
 from .greedy_bits import (
+    add_pm1,
     bits_eligible,
     layout,
     randbelow_fast,
@@ -99,8 +103,8 @@ def words_per_group(m: int) -> int:
 def group_size(m: int) -> int:
     """Runs per group, which share their proposals: whole words, about
     :data:`GROUP_RUNS` runs. A proposal's fixed work (the draw, the loop
-    control, the calls) is then paid once for all of them (module
-    docstring)."""
+    control, the acceptance test's branch) is then paid once for all of
+    them (module docstring)."""
     return replicas_per_word(m) * words_per_group(m)
 
 
@@ -207,153 +211,96 @@ def unpack_signs(PM, w, lane_bit, Wi):
         flat[t] = -1.0 if (PM[t, w] >> sh) & ONE else 1.0
 
 
-@njit(cache=True)
-def transpose_records(ST, R, NW, S):
-    """The word records ``ST[w R + o]`` of student_state as the field rows
-    ``S[o NW + w]``: one field of every word of the group side by side, so
-    that the loops over words below run over contiguous memory."""
-    for w in range(NW):
-        for o in range(R):
-            S[o * NW + w] = ST[w * R + o]
-
-
-# The group's fields as rows of one flat array ``S``: field ``o`` of word
-# ``w`` at ``S[o nw + w]`` (the records' fields, then the scratch rows
-# below), indexed by unsigned integers (no negative-index check). One array
-# rather than a view per field: views taken at every proposal measured 1.4x
-# to 1.6x slower.
-FLIP, INC, DEC, ZERO_, M1, ONE_, OUT, CH, CHC, ACC, COUNTS = (uint64(i) for i in range(11))
-SCRATCH_ROWS = 11
-
-
 @njit(cache=True, inline="always")
-def add_pm1_words(S, q, t, nw):
-    """add_pm1 on the plane at row ``q`` of every word, carrying the
-    increments and decrements of scratch rows ``INC`` and ``DEC`` (from row
-    ``t`` on) to the next plane; rows ``ZERO_`` and ``M1`` gather the
-    columns whose counter is 0 and -1 after all planes."""
-    for w in range(nw):
-        uw = uint64(w)
-        x = S[q + uw]
-        i = S[t + INC * nw + uw]
-        d = S[t + DEC * nw + uw]
-        nx = x ^ (i | d)
-        S[q + uw] = nx
-        S[t + INC * nw + uw] = i & x
-        S[t + DEC * nw + uw] = d & ~x
-        S[t + ZERO_ * nw + uw] &= ~nx
-        S[t + M1 * nw + uw] &= nx
-
-
-@njit(cache=True)
-def apply_flips(XWf, PMf, row, k, K, nbu, nbc, task, S, lay, nw):
-    """greedy_bits.apply_flip_bits of the weight whose agreement and sign
-    words start at ``row`` (unit ``k``), in the lanes of scratch row ``ACC``
-    in every word of the group, field by field across the words. A word or
-    lane outside ``ACC`` is left as it was (its increments are empty), so
-    no branch on the words is needed."""
+def apply_flip_lanes(agree, acc, k, K, nbu, nbc, task, ST, base, lay):
+    """greedy_bits.apply_flip_bits for the record at ``base``, in the lanes
+    ``acc`` only (``agree``: the agreement of the flipped weight's input with
+    its old sign). Unsigned indices, as in greedy_bits, spare Numba's
+    negative-index checks."""
     R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
     uk = uint64(k)
-    t = uint64(R) * nw
-    e1 = (uint64(oE1) + uk) * nw
-    em1 = (uint64(oEM1) + uk) * nw
-    sk = (uint64(oS) + uk) * nw
-    mask = uint64(oMASK) * nw
-    cor = uint64(oCOR) * nw
-    for w in range(nw):
-        uw = uint64(w)
-        ag = XWf[row + uw]
-        ac = S[t + ACC * nw + uw]
-        S[t + FLIP * nw + uw] = ((S[e1 + uw] & ag) | (S[em1 + uw] & ~ag)) & ac
-        S[t + INC * nw + uw] = ~ag & ac
-        S[t + DEC * nw + uw] = ag & ac
-        S[t + ZERO_ * nw + uw] = ONES
-        S[t + M1 * nw + uw] = ONES
-        XWf[row + uw] = ag ^ ac
-        PMf[row + uw] ^= ac
-    z = (uint64(oZ) + uk * uint64(nbu)) * nw
+    mk = ST[base + uint64(oMASK)]
+    ie1 = base + uint64(oE1) + uk
+    iem1 = base + uint64(oEM1) + uk
+    flip = ((ST[ie1] & agree) | (ST[iem1] & ~agree)) & acc
+    inc = ~agree & acc
+    dec = agree & acc
+    zero = ONES
+    m1 = ONES
+    iz = base + uint64(oZ) + uk * uint64(nbu)
     for b in range(nbu):
-        add_pm1_words(S, z + uint64(b) * nw, t, nw)
-    for w in range(nw):
-        uw = uint64(w)
-        mk = S[mask + uw]
-        S[e1 + uw] = S[t + ZERO_ * nw + uw] & mk
-        S[em1 + uw] = S[t + M1 * nw + uw] & mk
-        s_old = S[sk + uw]
-        f = S[t + FLIP * nw + uw]
-        S[sk + uw] = s_old ^ f
-        S[t + INC * nw + uw] = f & ~s_old
-        S[t + DEC * nw + uw] = f & s_old
-        S[t + ZERO_ * nw + uw] = ONES
-        S[t + M1 * nw + uw] = ONES
+        ib = iz + uint64(b)
+        q, inc, dec = add_pm1(ST[ib], inc, dec)
+        ST[ib] = q
+        zero &= ~q
+        m1 &= q
+    e1 = zero & mk
+    em1 = m1 & mk
+    ST[ie1] = e1
+    ST[iem1] = em1
+    i_s = base + uint64(oS) + uk
+    s_old = ST[i_s]
+    ST[i_s] = s_old ^ flip
+    i_cor = base + uint64(oCOR)
     if task == COMMITTEE:
+        inc = flip & ~s_old
+        dec = flip & s_old
+        zero = ONES
+        m1 = ONES
+        top = ZERO
+        iu = base + uint64(oU)
         for b in range(nbc):
-            add_pm1_words(S, (uint64(oU) + uint64(b)) * nw, t, nw)
-        top = (uint64(oU) + uint64(nbc - 1)) * nw
-        y = uint64(oY) * nw
-        for w in range(nw):
-            uw = uint64(w)
-            mk = S[mask + uw]
-            o = ~S[top + uw]
-            S[t + OUT * nw + uw] = o
-            S[t + ONE_ * nw + uw] = (S[t + ZERO_ * nw + uw] | S[t + M1 * nw + uw]) & mk
-            S[cor + uw] = ~(o ^ S[y + uw]) & mk
-        # the pivots of every unit (the records' PIV field is not kept up
-        # to date: nothing reads it here)
+            ib = iu + uint64(b)
+            q, inc, dec = add_pm1(ST[ib], inc, dec)
+            ST[ib] = q
+            zero &= ~q
+            m1 &= q
+            top = q
+        out = ~top
+        one = (zero | m1) & mk
+        ST[i_cor] = ~(out ^ ST[base + uint64(oY)]) & mk
         for kk in range(K):
             ukk = uint64(kk)
-            a = (uint64(oA) + ukk) * nw
-            b = (uint64(oB) + ukk) * nw
-            skk = (uint64(oS) + ukk) * nw
-            e1k = (uint64(oE1) + ukk) * nw
-            em1k = (uint64(oEM1) + ukk) * nw
-            for w in range(nw):
-                uw = uint64(w)
-                piv = S[t + ONE_ * nw + uw] & ~(S[skk + uw] ^ S[t + OUT * nw + uw])
-                S[a + uw] = S[e1k + uw] & piv
-                S[b + uw] = S[em1k + uw] & piv
+            piv = one & ~(ST[base + uint64(oS) + ukk] ^ out)
+            ST[base + uint64(oPIV) + ukk] = piv
+            ST[base + uint64(oA) + ukk] = ST[base + uint64(oE1) + ukk] & piv
+            ST[base + uint64(oB) + ukk] = ST[base + uint64(oEM1) + ukk] & piv
     else:
-        a = (uint64(oA) + uk) * nw
-        b = (uint64(oB) + uk) * nw
-        for w in range(nw):
-            uw = uint64(w)
-            S[cor + uw] ^= S[t + FLIP * nw + uw]
-            S[a + uw] = S[e1 + uw]
-            S[b + uw] = S[em1 + uw]
+        ST[i_cor] ^= flip
+        ST[base + uint64(oA) + uk] = e1
+        ST[base + uint64(oB) + uk] = em1
 
 
 # --- the kernel ---
 
 
 @njit(cache=True)
-def flush_accepted(S, counts, nw, G, m, accepted):
-    """Add the per-lane counters at ``S[counts:counts + nw]`` (one m-bit
-    field per lane of each word) to ``accepted`` (per slot) and clear
-    them."""
+def flush_accepted(counts, G, m, accepted):
+    """Add the per-lane counters ``counts`` (an m-bit field per lane of each
+    word) to ``accepted`` (per slot) and clear them."""
     field = (ONE << uint64(m)) - ONE
-    for w in range(nw):
-        c = S[counts + uint64(w)]
+    for w in range(counts.size):
+        c = counts[w]
         for g in range(G):
             accepted[w * G + g] += np.int64((c >> uint64(g * m)) & field)
-        S[counts + uint64(w)] = ZERO
+        counts[w] = ZERO
 
 
 @njit(cache=True)
-def propose(props, start, stop, unit_of, XW, PM, S, lay, G, m, lane_masks, run_mask, accepted, K, nbu, nbc, task):
+def propose(props, start, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, counts, accepted, K, nbu, nbc, task):
     """Proposals ``props[start:stop]`` on every word of a group, the flips
-    applied in the lanes that accept them. Every step is a loop over the
-    group's words, contiguous in ``S``, ``XW`` and ``PM``.
+    applied in the lanes that accept them. Its own function, so that this
+    loop is compiled apart from the bookkeeping around it (registers).
 
-    The acceptances are counted per lane in m-bit fields (``acc & low``
-    adds one at the lowest bit of each accepting lane), flushed before a
-    field could overflow."""
-    R, oA, oB, oCOR = lay[0], lay[1], lay[2], lay[3]
+    The acceptances are counted per lane in the lane's own m-bit field of
+    ``counts`` (``acc & low`` adds one at the lowest bit of each accepting
+    lane), flushed to ``accepted`` before a field could overflow: one add
+    per word and proposal instead of one per run."""
+    R, oA, oB, oCOR = uint64(lay[0]), uint64(lay[1]), uint64(lay[2]), uint64(lay[3])
     NW = XW.shape[1]
     nw = uint64(NW)
     XWf = XW.reshape(-1)
     PMf = PM.reshape(-1)
-    t = uint64(R) * nw
-    cor = uint64(oCOR) * nw
     low = ZERO
     for g in range(G):
         low |= ONE << uint64(g * m)
@@ -361,53 +308,39 @@ def propose(props, start, stop, unit_of, XW, PM, S, lay, G, m, lane_masks, run_m
     pending = 0
     for p in range(start, stop):
         r = props[p]
-        k = unit_of[r]
+        uk = uint64(unit_of[r])
         row = uint64(r) * nw
-        a = (uint64(oA) + uint64(k)) * nw
-        b = (uint64(oB) + uint64(k)) * nw
-        for w in range(NW):
-            uw = uint64(w)
-            x = XWf[row + uw]
-            c = (S[a + uw] & x) | (S[b + uw] & ~x)
-            S[t + CH * nw + uw] = c
-            S[t + CHC * nw + uw] = c & S[cor + uw]
-            S[t + ACC * nw + uw] = ZERO
-        # per lane, accept if dE = 2 (broken) - (changed) <= 0; without a
-        # branch: each lane accepts about half of the time. The longer of
-        # the two loops goes inside (measured: at m = 1, 64 lanes in one
-        # word, the words' loop inside cost 1.6x).
-        if NW >= G:
-            for g in range(G):
-                lm = lane_masks[g]
-                for w in range(NW):
-                    uw = uint64(w)
-                    e = 2 * popcount(S[t + CHC * nw + uw] & lm) - popcount(S[t + CH * nw + uw] & lm)
-                    S[t + ACC * nw + uw] |= lm & (ZERO - uint64(e <= 0))
-        else:
-            for w in range(NW):
-                uw = uint64(w)
-                ch = S[t + CH * nw + uw]
-                chc = S[t + CHC * nw + uw]
-                acc = ZERO
-                for g in range(G):
-                    lm = lane_masks[g]
-                    e = 2 * popcount(chc & lm) - popcount(ch & lm)
-                    acc |= lm & (ZERO - uint64(e <= 0))
-                S[t + ACC * nw + uw] = acc
+        # Per word, the lanes that accept (dE <= 0), without a branch per
+        # lane: each accepts about half of the time.
         flips = ZERO
         for w in range(NW):
             uw = uint64(w)
-            acc = S[t + ACC * nw + uw] & run_mask[w]
-            S[t + ACC * nw + uw] = acc
-            S[t + COUNTS * nw + uw] += acc & low
+            base = uw * R
+            agree = XWf[row + uw]
+            ch = (ST[base + oA + uk] & agree) | (ST[base + oB + uk] & ~agree)
+            chc = ch & ST[base + oCOR]
+            acc = ZERO
+            for g in range(G):
+                lm = lane_masks[g]
+                e = 2 * popcount(chc & lm) - popcount(ch & lm)
+                acc |= lm & (ZERO - uint64(e <= 0))
+            acc &= run_mask[uw]
+            accs[uw] = acc
+            counts[uw] += acc & low
             flips |= acc
         if flips != ZERO:
-            apply_flips(XWf, PMf, row, k, K, nbu, nbc, task, S, lay, nw)
+            for w in range(NW):
+                uw = uint64(w)
+                acc = accs[uw]
+                agree = XWf[row + uw]
+                apply_flip_lanes(agree, acc, uk, K, nbu, nbc, task, ST, uw * R, lay)
+                XWf[row + uw] = agree ^ acc
+                PMf[row + uw] ^= acc
         pending += 1
         if pending == capacity:
-            flush_accepted(S, t + COUNTS * nw, nw, G, m, accepted)
+            flush_accepted(counts, G, m, accepted)
             pending = 0
-    flush_accepted(S, t + COUNTS * nw, nw, G, m, accepted)
+    flush_accepted(counts, G, m, accepted)
 
 
 @njit(cache=True)
@@ -469,7 +402,8 @@ def greedy_replicas_group(
     XW = np.zeros((n_weights, NW), dtype=np.uint64)
     XT = np.zeros((K * d, NW), dtype=np.uint64)
     Y = np.zeros(NW, dtype=np.uint64)
-    S = np.zeros((R + SCRATCH_ROWS) * NW, dtype=np.uint64)  # ST's fields word by word, then scratch
+    accs = np.zeros(NW, dtype=np.uint64)
+    counts = np.zeros(NW, dtype=np.uint64)
     buf = np.zeros(64 * L, dtype=np.uint64)
     ident_w = np.arange(n_weights)
     ident_t = np.arange(K * d)
@@ -526,9 +460,8 @@ def greedy_replicas_group(
                     ST[w * R + oY] = Y[w] & word_mask[w]
                     ST[w * R + oMASK] = word_mask[w]
                 student_state(ident_w, zeros_w, K, F, task, XW, NW, ST, lay, scratch)
-                transpose_records(ST, R, NW, S)
                 stop = p + 1 if refresh_proposal else n_weights
-                propose(props, p, stop, unit_of, XW, PM, S, lay, G, m, lane_masks, run_mask, accepted, K, nbu, nbc, task)
+                propose(props, p, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, counts, accepted, K, nbu, nbc, task)
         proposals += n_weights
         for i in range(n_slots):
             if not live[i]:
@@ -536,7 +469,7 @@ def greedy_replicas_group(
             s = seed_of[i]
             w, g = i // G, i % G
             # the batch errors, exact in the incrementally kept state
-            errors[i] = popcount(~S[oCOR * NW + w] & lane_masks[g])
+            errors[i] = popcount(~ST[w * R + oCOR] & lane_masks[g])
             Ws = W[s]
             unpack_signs(PM, w, g * m, Ws)
             st = sts[i]
