@@ -332,6 +332,10 @@ def propose(props, start, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_
             for w in range(NW):
                 uw = uint64(w)
                 acc = accs[uw]
+                # a word none of whose lanes accepts is left alone: common
+                # with two lanes (m = 32, where skipping measured 10% faster)
+                if acc == ZERO:
+                    continue
                 agree = XWf[row + uw]
                 apply_flip_lanes(agree, acc, uk, K, nbu, nbc, task, ST, uw * R, lay)
                 XWf[row + uw] = agree ^ acc
