@@ -1,7 +1,7 @@
 """The pipeline's speed targets, measured side by side against another
 version of the project (a git ref, default ``main``) in the same run.
 
-    python benchmarks/against_ref.py [--ref main] [--only startup,dryrun,kernel,sweep]
+    python benchmarks/against_ref.py [--ref main] [--only startup,dryrun,kernel,share,sweep,default]
         [--sweep-config benchmarks/config_fixed_grid.yaml] [--sweep-experiments a,b]
         [--rounds 3] [--quick] [--out benchmarks/against_ref.csv]
 
@@ -45,6 +45,9 @@ Sections:
            every column but the provenance ones (rows matched on size, m,
            temperature, init and seed; either version's table layout), with
            the m values of the rows that differ (a changed kernel's range)
+  default  `snakemake --cores 2` of each version's own config.yaml (its
+           default sweep) from scratch: wall and CPU time, the number of
+           training jobs and their kernel share (as in `sweep`)
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTIONS = ("startup", "dryrun", "kernel", "share", "sweep")
+SECTIONS = ("startup", "dryrun", "kernel", "share", "sweep", "default")
 COLUMNS = ("section", "case", "quantity", "unit", "this", "ref", "ratio", "ratio_of", "target", "met", "load", "note")
 WORKFLOW_FILES = ("Snakefile", "workflow", "envs", "profiles")
 # Provenance columns, which differ between versions without a change of results.
@@ -322,9 +325,9 @@ def sample_jobs(config_path: Path, n: int):
     jobs = list(iter_jobs(load_config(config_path)[1]))
     step = max(1, len(jobs) // n)
     return [
-        ["--experiment", exp.name, "--size", str(point.size), "--m", str(point.m), "--temperature", format_temperature(point.temperature),
-         "--init", point.init, "--seeds", f"{first}:{stop}"]
-        for exp, point, first, stop in jobs[::step][:n]
+        ["--experiment", exp.name, "--size", str(points[0].size), "--m", ",".join(str(p.m) for p in points),
+         "--temperature", format_temperature(points[0].temperature), "--init", points[0].init, "--seeds", f"{first}:{stop}"]
+        for exp, points, first, stop in jobs[::step][:n]
     ]
 
 
@@ -362,13 +365,15 @@ def bench_share(trees, tmp: Path, config_path: Path, n_jobs: int):
 
 def kernel_share(results: Path) -> tuple[float, float]:
     """(kernel seconds, job wall seconds) of the training jobs of a finished
-    sweep: job_wall_time_s of the run files (one value per job) against the
-    `s` of the jobs' benchmark files."""
+    sweep: job_wall_time_s of the run files (one value per point of a job:
+    a job of several m values holds one per m) against the `s` of the jobs'
+    benchmark files."""
     kernel = 0.0
     for f in (results / "runs").rglob("seeds*.parquet"):
         if f.name.endswith(".trajectory.parquet"):
             continue
-        kernel += float(pd.read_parquet(f, columns=["job_wall_time_s"])["job_wall_time_s"].iloc[0])
+        df = pd.read_parquet(f)
+        kernel += float(df.groupby([c for c in ("m", "temperature", "init") if c in df])["job_wall_time_s"].first().sum())
     wall = sum(float(pd.read_csv(f, sep="\t")["s"].iloc[0]) for f in (results / "benchmarks" / "train").rglob("*.tsv"))
     return kernel, wall
 
@@ -445,6 +450,33 @@ def bench_sweep(trees, tmp: Path, config_path: Path, experiments: list[str] | No
     ]
 
 
+def bench_default(trees, tmp: Path, quick: bool):
+    """Each version's own default sweep (its config.yaml) from scratch, after
+    its compilation job: wall, CPU and the training jobs' kernel share."""
+    copies = {}
+    for tree in trees:
+        config = yaml.safe_load((tree.root / "config.yaml").read_text())
+        if quick:  # one small fixed-grid experiment, a smoke run
+            config["experiments"] = {"sparse_discrete_parity_tree": {**config["experiments"]["sparse_discrete_parity_tree"], "sizes": [7]}}
+        copies[tree.label] = tree.workflow_copy(tmp / f"default-{tree.label}", config)
+        tree.python("-m", "snakemake", "--cores", "2", "results/numba_compiled.json", cwd=copies[tree.label], timeout=7200)
+    got = {}
+    for tree in trees:  # this tree first
+        _, wall, cpu = tree.python("-m", "snakemake", "--cores", "2", cwd=copies[tree.label], timeout=7200)
+        jobs = sum(1 for _ in (copies[tree.label] / "results" / "benchmarks" / "train").rglob("*.tsv"))
+        got[tree.label] = (wall, cpu, *kernel_share(copies[tree.label] / "results"), jobs)
+    this, ref = got["this"], got["ref"]
+    case = "snakemake --cores 2, each version's config.yaml" + (" (quick: one experiment, one size)" if quick else "")
+    return [
+        row("default", case, "wall", "s", this[0], ref[0], note="one run each from scratch after the compile job, this tree first"),
+        row("default", case, "CPU (all jobs)", "s", this[1], ref[1]),
+        row("default", case, "training jobs", "jobs", this[4], ref[4]),
+        row("default", case, "kernel share of training-job wall time", "fraction", this[2] / this[3], ref[2] / ref[3], ratio_of="this / ref",
+            target=">= 0.75", met="yes" if this[2] / this[3] >= 0.75 else "NO",
+            note=f"kernel {this[2]:.0f} s of {this[3]:.0f} s (this), {ref[2]:.0f} s of {ref[3]:.0f} s (ref)"),
+    ]
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -496,6 +528,10 @@ def main(argv=None) -> int:
             experiments = [e for e in args.sweep_experiments.split(",") if e]
             part = bench_sweep(trees, tmp, Path(args.sweep_config), experiments)
             print_rows("sweep", part)
+            rows += part
+        if "default" in sections:
+            part = bench_default(trees, tmp, args.quick)
+            print_rows("default sweep", part)
             rows += part
         if args.out:
             pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(args.out, index=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mbphase.cli import main
+from mbphase.pipeline.layout import format_m
 
 DATA = Path(__file__).resolve().parent / "data"
 TINY = DATA / "tiny_config.yaml"
@@ -36,9 +37,10 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
     """Every job of the tiny config, one ``mbphase run`` each, concatenated."""
     runs, trajectories = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (exp, point, first, stop) in enumerate(_jobs()):
+        for i, (exp, points, first, stop) in enumerate(_jobs()):
+            point = points[0]
             out, traj = Path(tmp, f"{i}.parquet"), Path(tmp, f"{i}.trajectory.parquet")
-            argv = ["run", "--config", str(TINY), "--experiment", exp.name, "--size", str(point.size), "--m", str(point.m),
+            argv = ["run", "--config", str(TINY), "--experiment", exp.name, "--size", str(point.size), "--m", format_m(p.m for p in points),
                     "--temperature", repr(point.temperature), "--init", point.init, "--seeds", f"{first}:{stop}", "--progress", "off",
                     "--out", str(out), "--trajectory-out", str(traj)]
             if main(argv) != 0:

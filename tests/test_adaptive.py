@@ -256,6 +256,7 @@ BAD = {
     "unknown key": (edited(a_target=0.1), ["experiment 'ad'", "unknown key 'target'", "target_rel_error"]),
     "metropolis baseline": (edited(data="finite", train_size=200, metropolis_temperatures=[1.0]), ["'metropolis_temperatures'", "adaptive"]),
     "bracket beyond train_size": (edited(data="finite", train_size=20), ["experiment 'ad'", "train_size", "start bracket"]),
+    "several m per job": (edited(m_per_job=2), ["experiment 'ad'", "'m_per_job'", "2", "allowed: 1 with an adaptive grid"]),
 }
 
 
@@ -284,7 +285,7 @@ def test_status_lists_the_points_placed_so_far(tmp_path):
     done.parent.mkdir(parents=True)
     done.write_bytes(b"")
     [status] = sweep_status(experiments, tmp_path)
-    assert sorted(p.m for p, _, _ in status.missing) == [8, 11, 16, 64] and [p.m for p, _, _ in status.done] == [4]
+    assert sorted(p.m for (p,), _, _ in status.missing) == [8, 11, 16, 64] and [p.m for (p,), _, _ in status.done] == [4]
     text = "\n".join(format_status([status]))
     assert "d=5: 1 round(s) decided, 5 m values, round 1 running" in text and "d=7: not started" in text
 

@@ -23,7 +23,7 @@ from mbphase.pipeline.aggregate import (
     aggregate,
     write_aggregate,
 )
-from mbphase.pipeline.layout import fill_template, format_temperature
+from mbphase.pipeline.layout import fill_template, format_m, format_temperature, job_points, parse_m
 from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
 from mbphase.pipeline.storage import DamagedFileError, read_checked, write_runs, write_trajectory
 
@@ -224,6 +224,26 @@ def test_format_temperature_is_short_and_lossless():
         assert float(format_temperature(t)) == t
 
 
+def test_the_m_values_of_a_job_round_trip_and_parse_strictly():
+    assert format_m(16) == "16" and format_m(np.int64(16)) == "16" and format_m([4, 16, 48]) == "4,16,48"
+    assert parse_m("16") == (16,) and parse_m(format_m((4, 16, 48))) == (4, 16, 48)
+    for bad in ("", "16,", ",16", "16,,32", "32,16", "16,16", "-4", "+4", "4.0", "4 16", "a"):
+        with pytest.raises(ValueError):
+            parse_m(bad)
+
+
+def test_jobs_hold_consecutive_m_values_of_one_size_temperature_and_start():
+    points = [(5, 48, 0.0, "random"), (5, 4, 0.0, "random"), (7, 4, 0.0, "random"), (5, 16, 0.0, "random"),
+              (5, 40, 1.0, "random"), (5, 40, 1.0, "teacher"), (5, 8, 0.0, "random")]
+    assert job_points(points, 1) == [(p,) for p in sorted(points[:2] + points[3:4] + points[6:], key=lambda p: p[1])] + [
+        (points[2],), (points[4],), (points[5],)]
+    assert [[p[1] for p in job] for job in job_points(points, 3)] == [[4, 8, 16], [48], [4], [40], [40]]
+    assert [[p[1] for p in job] for job in job_points(points, 1000)] == [[4, 8, 16, 48], [4], [40], [40]]
+    # a new m value changes the jobs of its size from its place on only
+    before, after = job_points(points, 2), job_points(points + [(5, 32, 0.0, "random")], 2)
+    assert before[0] == after[0] and before[1] != after[1] and before[2:] == after[3:]
+
+
 def test_spec_round_trips_and_lists_every_file(tmp_path):
     spec = Spec("exp", 4, ((5, 4, 0.0, "random"), (5, 40, 2.5, "teacher")), ((0, 2), (2, 4)), base_seed=11)
     assert Spec.from_json(spec.to_json()) == spec
@@ -232,6 +252,43 @@ def test_spec_round_trips_and_lists_every_file(tmp_path):
     files = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
     assert [f.runs.name for f in files] == ["seeds0-2.parquet", "seeds2-4.parquet"] * 2
     assert files[2].runs.parent.name == "m40_T2.5" and files[2].trajectory.name == "seeds0-2.trajectory.parquet"
+
+
+def write_job_files(root, spec: Spec) -> None:
+    """The files of ``spec`` as jobs of several m values write them: one
+    file per job, its points' rows one after the other."""
+    for f in spec.files(RUNS.format(root=root), TRAJ.format(root=root)):
+        parts = [fake_runs(spec.experiment, f.size, m, f.temperature, range(f.first, f.stop)) for m in f.m_values]
+        write_runs(pd.concat(parts, ignore_index=True), f.runs)
+        write_trajectory(pd.concat([fake_trajectory(spec.experiment, f.size, m, range(f.first, f.stop)) for m in f.m_values]), f.trajectory)
+
+
+def test_jobs_of_several_m_values_give_the_same_tables_as_one_point_per_job(tmp_path):
+    blocks = ((0, 2), (2, 4))
+    one = Spec("exp", 4, tuple((*p, "random") for p in POINTS), blocks, base_seed=11)
+    several = Spec("exp", 4, one.points, blocks, base_seed=11, m_per_job=2)
+    assert Spec.from_json(several.to_json()) == several
+    files = several.files(RUNS.format(root=tmp_path / "b"), TRAJ.format(root=tmp_path / "b"))
+    # size 5 at T = 0: m 4 and 16 in one job; each other point alone
+    assert sorted({f.runs.parent.name for f in files}) == ["m4,16_T0", "m40_T0.5", "m40_T2.5", "m4_T0"]
+    assert {f.m_values for f in files if f.runs.parent.name == "m4,16_T0"} == {(4, 16)}
+    sweep(tmp_path / "a", blocks)
+    write_job_files(tmp_path / "b", several)
+    a = aggregate(one.files(RUNS.format(root=tmp_path / "a"), TRAJ.format(root=tmp_path / "a")), "exp", 4, 11)
+    b = aggregate(files, "exp", 4, 11)
+    pd.testing.assert_frame_equal(comparable(a.runs), comparable(b.runs))
+    pd.testing.assert_frame_equal(a.trajectories, b.trajectories)
+
+
+def test_a_job_file_missing_one_of_its_m_values_is_refused(tmp_path):
+    spec = Spec("exp", 2, ((5, 4, 0.0, "random"), (5, 16, 0.0, "random")), ((0, 2),), base_seed=11, m_per_job=2)
+    (f,) = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
+    write_runs(fake_runs("exp", 5, 4, 0.0, range(2)), f.runs)  # m 16's rows missing
+    with pytest.raises(AggregationError, match=f"{f.runs}: holds no rows, but the file's name and the config say size 5, m 16"):
+        aggregate([f], "exp", 2, 11)
+    write_runs(pd.concat([fake_runs("exp", 5, m, 0.0, range(2)) for m in (4, 16, 32)]), f.runs)  # and one too many
+    with pytest.raises(AggregationError, match=r"holds rows with m \[4, 16, 32\], but the file's name and the config say size 5, m 4, 16,"):
+        aggregate([f], "exp", 2, 11)
 
 
 def _cli(*args):

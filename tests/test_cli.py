@@ -61,6 +61,26 @@ def test_run_writes_a_valid_parquet_file_for_every_model_and_task(config, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "runs.parquet", "traj.parquet"]  # no temporary left
 
 
+def test_a_job_of_several_m_values_writes_the_rows_of_one_job_per_point(config, tmp_path):
+    """`--m 8,20` (a job of m_per_job = 2): the rows and trajectory samples of
+    `--m 8` and `--m 20`, one point after the other, bit for bit but the job
+    columns."""
+    from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
+
+    def run(m, name):
+        out, traj = tmp_path / f"{name}.parquet", tmp_path / f"{name}.trajectory.parquet"
+        argv = ["run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5", "--m", m, "--seeds", "0:4",
+                "--progress", "off", "--out", str(out), "--trajectory-out", str(traj)]
+        assert main(argv) == 0
+        return pd.read_parquet(out).drop(columns=list(NONDETERMINISTIC_COLUMNS)), pd.read_parquet(traj)
+
+    both = run("8,20", "both")
+    apart = [run("8", "eight"), run("20", "twenty")]
+    for i in range(2):
+        pd.testing.assert_frame_equal(both[i], pd.concat([a[i] for a in apart], ignore_index=True))
+    assert list(both[0]["m"]) == [8] * 4 + [20] * 4 and len(both[1]) > 0
+
+
 def test_the_console_script_runs(config, tmp_path):
     out = tmp_path / "o.parquet"
     cmd = [sys.executable, "-m", "mbphase.cli", "run", "--config", str(config), "--experiment", "sparse_discrete", "--size", "5", "--m", "20", "--seeds", "2", "--out", str(out), "--progress", "on"]
@@ -114,6 +134,10 @@ def test_malformed_seed_ranges_are_refused(text):
         ("sizes: [5], m: [20]", [], None),  # control: the unchanged config runs
         ("sizes: [5], m: [20]", ["--seeds", "3:1"], "'seeds'"),
         ("sizes: [5], m: [20]", ["--m", "0"], "'m'"),
+        ("sizes: [5], m: [20]", ["--m", "8,20"], None),  # a job of two m values
+        ("sizes: [5], m: [20]", ["--m", "20,8"], "'--m': '20,8'; allowed: a mini-batch size, or several in increasing order"),
+        ("sizes: [5], m: [20]", ["--m", "8,,20"], "'--m'"),
+        ("sizes: [5], m: [20]", ["--m", "8,100000000"], "'m'"),  # the second point fails before the first runs
         ("sizes: [5], m: [20]", ["--size", "4"], "'d'"),
         ("sizes: [5], m: [20]", ["--experiment", "sparse_discret"], "did you mean 'sparse_discrete'"),
         ("sizes: [5], m: [20], seeds: 4, max_sweeps: 50", [], None),

@@ -204,8 +204,8 @@ def names_a_key(message: str) -> bool:
     """The message says which key is wrong: `key '...'`, `experiment '...'`
     (with or without a key), an invalid name under `experiments`, a known
     option in quotes, or for a YAML-level error the line."""
-    if "YAML syntax error" in message and "line" in message:
-        return True
+    if ("YAML syntax error" in message or "duplicate key" in message) and "line" in message:
+        return True  # (a duplicated key may be the empty one: "duplicate key '' at line 39")
     if re.search(r"\bkeys? '[^']+'|experiment '[^']*'|^[^:]*: experiments: invalid name|invalid value for '[^']+'", message):
         return True
     return any(f"'{k}'" in message for k in ALL_KEYS)
@@ -265,8 +265,10 @@ def test_a_mutated_config_is_refused_with_a_key_or_runs(compiled, tmp_path_facto
     STATS["accepted"] += 1
     json.dumps(config)  # the workflow passes parts of it on as JSON
     for exp in experiments.values():
-        jobs = sum(1 for job in iter_jobs({exp.name: exp}))
-        assert jobs == len(exp.points) * len(exp.seed_blocks())
+        jobs = list(iter_jobs({exp.name: exp}))
+        assert len(jobs) == len(exp.job_points()) * len(exp.seed_blocks())
+        in_jobs = [p for _, points, first, _ in jobs if first == 0 for p in points]
+        assert len(in_jobs) == len(exp.points) and set(in_jobs) == set(exp.points)  # each point in one job
         point = exp.points[0]
         params = exp.params(point)
         again = check_config(_job_config(config, exp, point, exp.seed_blocks()[0][1]))[exp.name]

@@ -20,7 +20,7 @@ def run_file(root, exp, point, first, stop) -> Path:
 
 def test_status_lists_the_missing_jobs_and_the_m_c_estimates(tmp_path, capsys):
     _, experiments = load_config(TINY)
-    for exp, point, first, stop in iter_jobs(experiments):
+    for exp, (point,), first, stop in iter_jobs(experiments):
         if exp.name == "sd_tree" and not (point.size == 7 and point.m == 48):
             path = run_file(tmp_path, exp, point, first, stop)
             path.parent.mkdir(parents=True, exist_ok=True)

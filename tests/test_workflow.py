@@ -254,11 +254,12 @@ def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
         write_config(root, TINY)
 
 
-def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
-    """One job per seed on one core against the fixture's blocks of four
-    seeds on two cores, for a discrete experiment with trajectories, a
-    continuous one and the finite-data one (rows depend only on the
-    parameters and the seed, so a subset of points is enough)."""
+def test_tables_do_not_depend_on_cores_seeds_per_job_or_m_per_job(tiny_run, tmp_path):
+    """One job per seed and two m values per job on one core against the
+    fixture's blocks of four seeds and one m value on two cores, for a
+    discrete experiment with trajectories, a continuous one and the
+    finite-data one (rows depend only on the parameters and the seed, so a
+    subset of points is enough)."""
     config = tiny()
     keep = {"sd_tree", "sc_committee", "finite_teff"}
     config["experiments"] = {k: v for k, v in config["experiments"].items() if k in keep}
@@ -266,6 +267,7 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
     config["experiments"]["finite_teff"]["m"] = [4]
     for exp in config["experiments"].values():
         exp["seeds_per_job"] = 1
+        exp["m_per_job"] = 2
     root = make_workflow(tmp_path / "one_by_one", config)
     TABLE_OF = {"runs": RUNS_TABLE, "trajectories": TRAJECTORIES_TABLE}
     targets = [TABLE_OF[table].format(experiment=name) for name in sorted(keep) for table in ("runs", "trajectories")]
@@ -280,10 +282,12 @@ def test_tables_do_not_depend_on_cores_or_seeds_per_job(tiny_run, tmp_path):
             assert len(mine) == len(theirs) > 0 or table == "trajectories"
             pd.testing.assert_frame_equal(comparable(mine), comparable(theirs))
         assert set(pd.read_parquet(root / RUNS_TABLE.format(experiment=name))["job_seeds"]) == {1}
+    # m 4, 16 and 48 of sd_tree: one job for the first two, one for the last
+    assert sorted(p.name for p in (root / "results/runs/sd_tree/size5").iterdir()) == ["m4,16_T0_random", "m48_T0_random"]
 
     # A damaged run file (newer than the table, so aggregation reruns) stops
     # the workflow with a message naming it; deleting it and rerunning heals.
-    victim = root / "results/runs/sd_tree/size5/m16_T0_random/seeds2-3.parquet"
+    victim = root / "results/runs/sd_tree/size5/m4,16_T0_random/seeds2-3.parquet"
     victim.write_bytes(victim.read_bytes()[:200])
     failed = snakemake(root, "--cores", "1", *targets, check=False)
     text = failed.stdout + failed.stderr
@@ -316,7 +320,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     done = snakemake(root, "-n", "--cores", "2")
     counts = job_counts(done.stdout)
     _, experiments = load_config(REPO / "config.yaml")
-    n_train = sum(len(e.points) * len(e.seed_blocks()) for e in experiments.values())
+    n_train = sum(len(e.job_points()) * len(e.seed_blocks()) for e in experiments.values())
     # (a code-version file is planned with the training jobs that read it:
     # an adaptive experiment's only once its first round is placed)
     fixed = sum(1 for e in experiments.values() if e.adaptive is None)

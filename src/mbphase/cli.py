@@ -3,6 +3,9 @@
     mbphase run --config config.yaml --experiment NAME --size 15 --m 60 \\
         --seeds 0:32 --threads 2 --out results/x.parquet [--trajectory-out t.parquet]
 
+(``--m 16,23,32``: several m values of one size, one after the other, their
+runs in one file: a training job of an experiment with ``m_per_job`` > 1.)
+
 Everything is validated before any computation; on a bad value the command
 prints what is wrong, exits with status 2 and writes no file.
 
@@ -68,12 +71,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mbphase", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=version_text(), help="print the package version and the code version (hash of mbphase/sim) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=lambda **kw: argparse.ArgumentParser(formatter_class=HelpFormatter, **kw))
-    run = sub.add_parser("run", help="run one (experiment, size, m) point for a range of seeds")
+    run = sub.add_parser("run", help="run one (experiment, size, m) point, or several m values, for a range of seeds")
     run.add_argument("--config", required=True, help="sweep config (YAML)")
     run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one config value, nested keys joined by dots, the value read as YAML: experiments.NAME.max_sweeps=100 (repeatable)")
     run.add_argument("--experiment", required=True, help="experiment name in the config")
     run.add_argument("--size", type=int, required=True, help="value of the experiment's size parameter (d or N)")
-    run.add_argument("--m", type=int, required=True, help="mini-batch size")
+    run.add_argument("--m", required=True, help="mini-batch size, or several in increasing order (16,23,32): one file holds their runs")
     run.add_argument("--temperature", type=float, default=None, help="temperature (default: the experiment's)")
     run.add_argument("--init", choices=("random", "teacher"), default=None, help="initial student weights (default: the experiment's)")
     run.add_argument("--seeds", required=True, help="seed range A:B (seeds A..B-1)")
@@ -308,7 +311,13 @@ def cmd_run(args) -> int:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
     temperature = exp.first_point.temperature if args.temperature is None else args.temperature
     init = exp.first_point.init if args.init is None else args.init
-    params = exp.params(Point(args.size, args.m, temperature, init))
+    from .pipeline.layout import parse_m
+
+    try:
+        ms = parse_m(args.m)
+    except ValueError:
+        raise ParamError("--m", args.m, "a mini-batch size, or several in increasing order separated by commas (16,23,32)") from None
+    params = [exp.params(Point(args.size, m, temperature, init)) for m in ms]  # every point checked before any work
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
     from .pipeline.storage import OutputPathError, check_output_path
 
@@ -324,11 +333,17 @@ def cmd_run(args) -> int:
     from .sim.run import run_tables
     from .pipeline.storage import write_runs, write_trajectory
 
-    runs, traj = run_tables(params, seeds, config["base_seed"], args.threads, exp.name, exp.size_key, progress)
-    write_runs(runs, args.out)
+    import pyarrow as pa
+
+    runs, traj = [], []
+    for p in params:  # one point after the other, each exactly as in a job of its own
+        r, t = run_tables(p, seeds, config["base_seed"], args.threads, exp.name, exp.size_key, progress)
+        print(summary_line(r, exp.size_key, args.seeds), file=sys.stderr)
+        runs.append(r)
+        traj.append(t)
+    write_runs(pa.concat_tables(runs), args.out)
     if args.trajectory_out:
-        write_trajectory(traj, args.trajectory_out)
-    print(summary_line(runs, exp.size_key, args.seeds), file=sys.stderr)
+        write_trajectory(pa.concat_tables(traj), args.trajectory_out)
     return 0
 
 

@@ -38,7 +38,7 @@ try:
         TRAJECTORIES_TABLE,
         TRAJECTORY_FILE,
     )
-    from mbphase.pipeline.layout import format_temperature
+    from mbphase.pipeline.layout import format_m, format_temperature, parse_m
     from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
     from mbphase.plots.titles import physics_title
     from mbphase.sim.kernels import MODELS, kernel_modules
@@ -206,13 +206,16 @@ def train_code_version(experiment):
 # The path templates, tables and figures are those of mbphase.names.
 
 
-def run_wildcards(exp, point, first, stop):
+def run_wildcards(exp, points, first, stop):
+    """The wildcards of one training job: a point, or the points of a job
+    of several m values (Experiment.job_points)."""
+    points = (points,) if isinstance(points, Point) else points
     return dict(
         experiment=exp.name,
-        size=point.size,
-        m=point.m,
-        temperature=format_temperature(point.temperature),
-        init=point.init,
+        size=points[0].size,
+        m=format_m(p.m for p in points),
+        temperature=format_temperature(points[0].temperature),
+        init=points[0].init,
         first=first,
         stop=stop,
     )
@@ -251,9 +254,11 @@ def _refuse_stale_table(experiment):
         )
     forced = {os.path.normpath(f) for f in workflow.dag_settings.forcerun}
     everything = workflow.dag_settings.forceall
+    # the jobs of the stale points, each once
+    jobs = dict.fromkeys(exp.job_of(Point(*point)) for point in stale)
     files = [
-        prefixed(RUN_FILE.format(**run_wildcards(exp, Point(*point), first, stop)))
-        for point in stale
+        prefixed(RUN_FILE.format(**run_wildcards(exp, points, first, stop)))
+        for points in jobs
         for first, stop in exp.seed_blocks()
     ]
     if files and not (everything or "train" in forced or set(files) <= forced):
@@ -283,8 +288,8 @@ def train_outputs(template, experiment=None):
         EXPERIMENTS if experiment is None else {experiment: resolved(experiment)}
     )
     return [
-        template.format(**run_wildcards(exp, point, first, stop))
-        for exp, point, first, stop in iter_jobs(experiments)
+        template.format(**run_wildcards(exp, points, first, stop))
+        for exp, points, first, stop in iter_jobs(experiments)
     ]
 
 
@@ -327,8 +332,10 @@ def run_config(wildcards):
     """The config of one training job, as JSON for `mbphase run --config`.
 
     It holds only what the job's rows depend on (the experiment's options,
-    base_seed and this point), so that adding an m value or a size, or more
-    seeds, leaves the other jobs' params unchanged and does not rerun them,
+    base_seed and this job's points), so that adding an m value or a size, or
+    more seeds, leaves the other jobs' params unchanged and does not rerun them
+    (with m_per_job > 1, adding an m value changes the jobs of its size from
+    its place in the grid on: layout.job_points),
     while changing an option (max_sweeps, lr, ...) reruns every job of the
     experiment.
     """
@@ -338,7 +345,7 @@ def run_config(wildcards):
         **options,
         "size_key": exp.size_key,
         "sizes": [int(wildcards.size)],
-        "m": [int(wildcards.m)],
+        "m": list(parse_m(wildcards.m)),
         "seeds": int(wildcards.stop),
     }
     return json.dumps(
@@ -357,6 +364,7 @@ def aggregate_spec(wildcards):
         "base_seed": config["base_seed"],
         "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
+        "m_per_job": exp.m_per_job,
         "options": exp.options,
         "size_key": exp.size_key,
     }

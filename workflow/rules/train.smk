@@ -1,5 +1,6 @@
 # Compilation once, then one training job per (experiment, size, m,
-# temperature, block of seeds).
+# temperature, block of seeds); with m_per_job > 1 a job runs several
+# consecutive m values of a size (the m wildcard lists them: 16,23,32).
 
 
 rule compile:

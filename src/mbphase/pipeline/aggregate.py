@@ -28,7 +28,7 @@ row carries ``n_runs``, the number of runs of its point.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .layout import fill_template, format_temperature
+from .layout import fill_template, format_temperature, job_points
 from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .stale import describe, differences, expected_params, forcerun_command
 from .storage import atomic_write_table, read_checked
@@ -75,7 +75,9 @@ def _advice(path) -> str:
 
 @dataclass(frozen=True)
 class RunFile:
-    """One training job's output: seeds ``first .. stop-1`` of one point."""
+    """One training job's output: seeds ``first .. stop-1`` of one point, or
+    of several m values of one (size, temperature, init) (``ms``, a job of
+    ``m_per_job`` > 1; then ``m`` is the first of them)."""
 
     runs: Path
     trajectory: Path | None
@@ -85,9 +87,20 @@ class RunFile:
     first: int
     stop: int
     init: str = "random"
+    ms: tuple[int, ...] = ()
+
+    @property
+    def m_values(self) -> tuple[int, ...]:
+        """The m values the file holds."""
+        return self.ms or (self.m,)
 
     def point(self) -> str:
-        return f"size {self.size}, m {self.m}, temperature {format_temperature(self.temperature)}, init {self.init}"
+        m = ", ".join(map(str, self.m_values))
+        return f"size {self.size}, m {m}, temperature {format_temperature(self.temperature)}, init {self.init}"
+
+    def at(self, m: int) -> "RunFile":
+        """The file as the holder of one of its points (messages, checks)."""
+        return replace(self, m=int(m), ms=())
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,8 @@ class Spec:
     points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
+    # m values per job (mbphase.pipeline.layout.job_points): which file holds a point
+    m_per_job: int = 1
     # the experiment's run options and size key (mbphase.pipeline.config.Experiment):
     # with them, every file's stored parameters are compared with the config
     options: dict | None = None
@@ -119,19 +134,22 @@ class Spec:
                 base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
                 options=None if raw.get("options") is None else dict(raw["options"]),
                 size_key=None if raw.get("size_key") is None else str(raw["size_key"]),
+                m_per_job=int(raw.get("m_per_job", 1)),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise SpecError(
                 f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature, init], ...], "
-                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key"
+                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key, m_per_job"
             ) from None
-        if spec.seeds < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
-            raise SpecError("--spec: invalid (seeds must be >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
+        if spec.seeds < 1 or spec.m_per_job < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
+            raise SpecError("--spec: invalid (seeds must be >= 1, m_per_job >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
         return spec
 
     def to_json(self) -> str:
         data = {"experiment": self.experiment, "seeds": self.seeds, "base_seed": self.base_seed, "points": [list(p) for p in self.points], "blocks": [list(b) for b in self.blocks]}
+        if self.m_per_job != 1:
+            data["m_per_job"] = self.m_per_job
         if self.options is not None:
             data.update(options=self.options, size_key=self.size_key)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -140,12 +158,14 @@ class Spec:
         """Every run file, from path templates with the fields of
         :func:`mbphase.pipeline.layout.fill_template`."""
         out = []
-        for point in self.points:
-            size, m, t = point[:3]
-            init = point[3] if len(point) > 3 else "random"
+        points = [(p[0], p[1], p[2], p[3] if len(p) > 3 else "random") for p in self.points]
+        for job in job_points(points, self.m_per_job):
+            size, _, t, init = job[0]
+            ms = tuple(p[1] for p in job)
             for first, stop in self.blocks:
-                traj = Path(fill_template(trajectory_template, size, m, t, first, stop, init)) if trajectory_template else None
-                out.append(RunFile(Path(fill_template(runs_template, size, m, t, first, stop, init)), traj, size, m, t, first, stop, init))
+                traj = Path(fill_template(trajectory_template, size, ms, t, first, stop, init)) if trajectory_template else None
+                out.append(RunFile(Path(fill_template(runs_template, size, ms, t, first, stop, init)), traj, size, ms[0], t, first, stop, init,
+                                   ms if len(ms) > 1 else ()))
         return out
 
 
@@ -162,6 +182,8 @@ def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: i
     def fail(what: str):
         raise AggregationError(f"{path}: {what}, but the file's name and the config say {f.point()}, seeds {f.first}..{f.stop - 1}; {_advice(path)}")
 
+    if not len(df):
+        fail("holds no rows")
     for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m), ("init", f.init)):
         values = sorted(set(df[column].tolist()))
         if values != [expected]:
@@ -180,6 +202,18 @@ def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: i
         bases = sorted(set(df["base_seed"].astype(np.int64).tolist()))
         if bases != [base_seed]:
             raise AggregationError(f"{path}: computed with base_seed {bases}, the config says {base_seed}; {_advice(path)}")
+
+
+def _per_point(df: pd.DataFrame, f: RunFile, path: Path) -> list[tuple[int, pd.DataFrame]]:
+    """The rows of a run file, point by point: (m, rows) for each m value it
+    holds; the whole file for a file of one point (its m is checked with the
+    other columns)."""
+    if len(f.m_values) == 1:
+        return [(f.m, df)]
+    found = set(df["m"].tolist())
+    if not found <= set(f.m_values):
+        raise AggregationError(f"{path}: holds rows with m {sorted(found)}, but the file's name and the config say {f.point()}; {_advice(path)}")
+    return [(m, df[df["m"] == m].reset_index(drop=True)) for m in f.m_values]
 
 
 def _check_point_consistency(point_rows: list[tuple[RunFile, pd.DataFrame]], warnings: list[str]) -> None:
@@ -276,17 +310,20 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
     stale = []
     for f in files:
         df = read_checked(f.runs, "runs")
-        _check_file_rows(df, f, experiment, base_seed, f.runs)
-        if options is not None:
-            diffs = differences({k: df[k].tolist() for k in df.columns}, expected_params(options, size_key, f.size, f.m, f.temperature, f.init))
-            if diffs:
-                stale.append((f, diffs))
-        by_point.setdefault((f.size, f.m, float(f.temperature), f.init), []).append((f, df))
+        for m, part in _per_point(df, f, f.runs):
+            view = f.at(m)
+            _check_file_rows(part, view, experiment, base_seed, f.runs)
+            if options is not None:
+                diffs = differences({k: part[k].tolist() for k in part.columns}, expected_params(options, size_key, f.size, m, f.temperature, f.init))
+                if diffs:
+                    stale.append((view, diffs))
+            by_point.setdefault((f.size, m, float(f.temperature), f.init), []).append((view, part))
         if f.trajectory is not None:
             traj = read_checked(f.trajectory, "trajectory")
-            for column, expected in (("experiment", experiment), ("size", f.size), ("m", f.m)):
-                if len(traj) and sorted(set(traj[column].tolist())) != [expected]:
-                    raise AggregationError(f"{f.trajectory}: holds trajectory rows with {column} {sorted(set(traj[column].tolist()))}, expected {expected} ({f.point()}); {_advice(f.trajectory)}")
+            for column, expected in (("experiment", [experiment]), ("size", [f.size]), ("m", list(f.m_values))):
+                if len(traj) and not set(traj[column].tolist()) <= set(expected):
+                    raise AggregationError(f"{f.trajectory}: holds trajectory rows with {column} {sorted(set(traj[column].tolist()))}, expected "
+                                           f"{expected[0] if len(expected) == 1 else expected} ({f.point()}); {_advice(f.trajectory)}")
             if not set(traj["seed"].tolist()) <= set(range(f.first, f.stop)):
                 raise AggregationError(f"{f.trajectory}: holds trajectory rows of seeds outside {f.first}..{f.stop - 1}; {_advice(f.trajectory)}")
             traj.insert(list(traj.columns).index("m") + 1, "temperature", float(f.temperature))

@@ -14,15 +14,16 @@ from pathlib import Path
 
 from mbphase.names import ANALYSIS_TABLE, RUN_FILE
 from mbphase.pipeline.config import Experiment, Point, iter_jobs
-from mbphase.pipeline.layout import format_temperature
+from mbphase.pipeline.layout import format_m, format_temperature
 
 
 @dataclass
 class ExperimentStatus:
     name: str
     size_key: str
-    done: list[tuple[Point, int, int]] = field(default_factory=list)
-    missing: list[tuple[Point, int, int]] = field(default_factory=list)
+    # training jobs: (their points, first seed, stop seed)
+    done: list[tuple[tuple[Point, ...], int, int]] = field(default_factory=list)
+    missing: list[tuple[tuple[Point, ...], int, int]] = field(default_factory=list)
     critical: object = None  # the critical table (DataFrame), None if not analysed yet
     rounds: list[str] = field(default_factory=list)  # adaptive grids: per size, the rounds so far
 
@@ -33,10 +34,11 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
     root = Path(root)
     found = {name: ExperimentStatus(name, exp.size_key) for name, exp in experiments.items()}
     experiments = {name: _adaptive_points(exp, root, found[name]) if exp.adaptive else exp for name, exp in experiments.items()}
-    for exp, point, first, stop in iter_jobs(experiments):
-        path = root / RUN_FILE.format(experiment=exp.name, size=point.size, m=point.m, temperature=format_temperature(point.temperature),
+    for exp, points, first, stop in iter_jobs(experiments):
+        point = points[0]
+        path = root / RUN_FILE.format(experiment=exp.name, size=point.size, m=format_m(p.m for p in points), temperature=format_temperature(point.temperature),
                                       init=point.init, first=first, stop=stop)
-        (found[exp.name].done if path.is_file() else found[exp.name].missing).append((point, first, stop))
+        (found[exp.name].done if path.is_file() else found[exp.name].missing).append((points, first, stop))
     for name, status in found.items():
         table = root / ANALYSIS_TABLE.format(experiment=name, table="critical")
         if table.is_file():
@@ -73,8 +75,9 @@ def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> E
     return replace(exp, points=tuple(points))
 
 
-def _point_text(size_key: str, point: Point) -> str:
-    return f"{size_key}={point.size} m={point.m} T={format_temperature(point.temperature)} init={point.init}"
+def _job_text(size_key: str, points: tuple[Point, ...]) -> str:
+    point = points[0]
+    return f"{size_key}={point.size} m={format_m(p.m for p in points)} T={format_temperature(point.temperature)} init={point.init}"
 
 
 def format_status(statuses: list[ExperimentStatus]) -> list[str]:
@@ -83,13 +86,13 @@ def format_status(statuses: list[ExperimentStatus]) -> list[str]:
     lines = []
     for s in statuses:
         total = len(s.done) + len(s.missing)
-        points = {p for p, _, _ in s.done + s.missing}
-        complete = points - {p for p, _, _ in s.missing}
+        points = {p for job, _, _ in s.done + s.missing for p in job}
+        complete = points - {p for job, _, _ in s.missing for p in job}
         lines.append(f"{s.name}: {len(s.done)} of {total} jobs done, {len(complete)} of {len(points)} points complete"
                      + (" (adaptive grid: the points placed so far)" if s.rounds else ""))
         lines += [f"  adaptive {line}" for line in s.rounds]
-        for point, first, stop in s.missing:
-            lines.append(f"  missing: {_point_text(s.size_key, point)} seeds {first}:{stop}")
+        for job, first, stop in s.missing:
+            lines.append(f"  missing: {_job_text(s.size_key, job)} seeds {first}:{stop}")
         if s.critical is None:
             lines.append("  m_c: not analysed yet")
             continue
