@@ -256,7 +256,7 @@ BAD = {
     "unknown key": (edited(a_target=0.1), ["experiment 'ad'", "unknown key 'target'", "target_rel_error"]),
     "metropolis baseline": (edited(data="finite", train_size=200, metropolis_temperatures=[1.0]), ["'metropolis_temperatures'", "adaptive"]),
     "bracket beyond train_size": (edited(data="finite", train_size=20), ["experiment 'ad'", "train_size", "start bracket"]),
-    "several m per job": (edited(m_per_job=2), ["experiment 'ad'", "'m_per_job'", "2", "allowed: 1 with an adaptive grid"]),
+    "several m per job": (edited(points_per_job=2), ["experiment 'ad'", "'points_per_job'", "2", "allowed: 1 with an adaptive grid"]),
 }
 
 

@@ -23,7 +23,7 @@ from mbphase.pipeline.aggregate import (
     aggregate,
     write_aggregate,
 )
-from mbphase.pipeline.layout import fill_template, format_m, format_temperature, job_points, parse_m
+from mbphase.pipeline.layout import fill_template, format_m, format_temperature, job_fields, job_points, parse_m
 from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
 from mbphase.pipeline.storage import DamagedFileError, read_checked, write_runs, write_trajectory
 
@@ -232,16 +232,20 @@ def test_the_m_values_of_a_job_round_trip_and_parse_strictly():
             parse_m(bad)
 
 
-def test_jobs_hold_consecutive_m_values_of_one_size_temperature_and_start():
+def test_jobs_hold_consecutive_m_values_of_a_grid_or_temperatures_of_a_scan():
     points = [(5, 48, 0.0, "random"), (5, 4, 0.0, "random"), (7, 4, 0.0, "random"), (5, 16, 0.0, "random"),
-              (5, 40, 1.0, "random"), (5, 40, 1.0, "teacher"), (5, 8, 0.0, "random")]
-    assert job_points(points, 1) == [(p,) for p in sorted(points[:2] + points[3:4] + points[6:], key=lambda p: p[1])] + [
-        (points[2],), (points[4],), (points[5],)]
-    assert [[p[1] for p in job] for job in job_points(points, 3)] == [[4, 8, 16], [48], [4], [40], [40]]
-    assert [[p[1] for p in job] for job in job_points(points, 1000)] == [[4, 8, 16, 48], [4], [40], [40]]
-    # a new m value changes the jobs of its size from its place on only
+              (5, 40, 1.0, "random"), (5, 40, 1.0, "teacher"), (5, 8, 0.0, "random"), (5, 40, 2.0, "random")]
+    assert job_points(points, 1) == [(p,) for p in points]  # one job per point, in the config's order
+    jobs = [[(p[1], p[2], p[3]) for p in job] for job in job_points(points, 3)]
+    assert jobs == [[(4, 0.0, "random"), (8, 0.0, "random"), (16, 0.0, "random")], [(48, 0.0, "random")],  # the grid of size 5
+                    [(4, 0.0, "random")],  # size 7: alone at its temperature, and no other point at its m
+                    [(40, 1.0, "random"), (40, 2.0, "random")], [(40, 1.0, "teacher")]]  # the scans of m = 40
+    assert [[p[1] for p in job] for job in job_points(points, 3, scans=False)] == [[4, 8, 16], [48], [4], [40], [40], [40]]
+    assert [len(job) for job in job_points(points, 1000)] == [4, 1, 2, 1]
+    # a new m value changes the jobs of its grid from its place on only
     before, after = job_points(points, 2), job_points(points + [(5, 32, 0.0, "random")], 2)
     assert before[0] == after[0] and before[1] != after[1] and before[2:] == after[3:]
+    assert job_fields(job_points(points, 3)[3]) == (5, (40,), (1.0, 2.0), "random")
 
 
 def test_spec_round_trips_and_lists_every_file(tmp_path):
@@ -254,34 +258,40 @@ def test_spec_round_trips_and_lists_every_file(tmp_path):
     assert files[2].runs.parent.name == "m40_T2.5" and files[2].trajectory.name == "seeds0-2.trajectory.parquet"
 
 
-def write_job_files(root, spec: Spec) -> None:
-    """The files of ``spec`` as jobs of several m values write them: one
-    file per job, its points' rows one after the other."""
-    for f in spec.files(RUNS.format(root=root), TRAJ.format(root=root)):
-        parts = [fake_runs(spec.experiment, f.size, m, f.temperature, range(f.first, f.stop)) for m in f.m_values]
-        write_runs(pd.concat(parts, ignore_index=True), f.runs)
-        write_trajectory(pd.concat([fake_trajectory(spec.experiment, f.size, m, range(f.first, f.stop)) for m in f.m_values]), f.trajectory)
+def write_job_files(root, spec: Spec) -> list[RunFile]:
+    """The files of ``spec`` as jobs of several points write them: one file
+    per job, its points' rows one after the other (trajectory samples only
+    for jobs of one temperature: a scan's samples could not be told apart)."""
+    files = spec.files(RUNS.format(root=root), TRAJ.format(root=root))
+    for f in files:
+        points = [(m, t) for t in f.t_values for m in f.m_values]
+        write_runs(pd.concat([fake_runs(spec.experiment, f.size, m, t, range(f.first, f.stop)) for m, t in points], ignore_index=True), f.runs)
+        traj = [fake_trajectory(spec.experiment, f.size, m, range(f.first, f.stop)) for m, _ in points] if len(f.t_values) == 1 else []
+        write_trajectory(pd.concat(traj) if traj else fake_trajectory(spec.experiment, f.size, f.m, []), f.trajectory)
+    return files
 
 
-def test_jobs_of_several_m_values_give_the_same_tables_as_one_point_per_job(tmp_path):
+def test_jobs_of_several_points_give_the_same_tables_as_one_point_per_job(tmp_path):
     blocks = ((0, 2), (2, 4))
     one = Spec("exp", 4, tuple((*p, "random") for p in POINTS), blocks, base_seed=11)
-    several = Spec("exp", 4, one.points, blocks, base_seed=11, m_per_job=2)
+    several = Spec("exp", 4, one.points, blocks, base_seed=11, points_per_job=2)
     assert Spec.from_json(several.to_json()) == several
-    files = several.files(RUNS.format(root=tmp_path / "b"), TRAJ.format(root=tmp_path / "b"))
-    # size 5 at T = 0: m 4 and 16 in one job; each other point alone
-    assert sorted({f.runs.parent.name for f in files}) == ["m4,16_T0", "m40_T0.5", "m40_T2.5", "m4_T0"]
-    assert {f.m_values for f in files if f.runs.parent.name == "m4,16_T0"} == {(4, 16)}
+    files = write_job_files(tmp_path / "b", several)
+    # size 5 at T = 0: m 4 and 16 in one job; the two temperatures of m 40 in one (a scan); size 7 alone
+    assert sorted({f.runs.parent.name for f in files}) == sorted(["m4,16_T0", "m40_T0.5,2.5", "m4_T0"])
+    assert {(f.m_values, f.t_values) for f in files} == {((4, 16), (0.0,)), ((40,), (0.5, 2.5)), ((4,), (0.0,))}
     sweep(tmp_path / "a", blocks)
-    write_job_files(tmp_path / "b", several)
     a = aggregate(one.files(RUNS.format(root=tmp_path / "a"), TRAJ.format(root=tmp_path / "a")), "exp", 4, 11)
     b = aggregate(files, "exp", 4, 11)
     pd.testing.assert_frame_equal(comparable(a.runs), comparable(b.runs))
-    pd.testing.assert_frame_equal(a.trajectories, b.trajectories)
+    pd.testing.assert_frame_equal(a.trajectories[a.trajectories["m"] != 40].reset_index(drop=True), b.trajectories)
+    # without scans (runs that sample trajectories) each temperature is a job of its own
+    apart = Spec("exp", 4, one.points, blocks, base_seed=11, points_per_job=2, scans=False)
+    assert sorted({f.runs.parent.name for f in apart.files(RUNS.format(root=tmp_path))}) == sorted(["m40_T0.5", "m40_T2.5", "m4,16_T0", "m4_T0"])
 
 
-def test_a_job_file_missing_one_of_its_m_values_is_refused(tmp_path):
-    spec = Spec("exp", 2, ((5, 4, 0.0, "random"), (5, 16, 0.0, "random")), ((0, 2),), base_seed=11, m_per_job=2)
+def test_a_job_file_missing_or_adding_a_point_is_refused(tmp_path):
+    spec = Spec("exp", 2, ((5, 4, 0.0, "random"), (5, 16, 0.0, "random")), ((0, 2),), base_seed=11, points_per_job=2)
     (f,) = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
     write_runs(fake_runs("exp", 5, 4, 0.0, range(2)), f.runs)  # m 16's rows missing
     with pytest.raises(AggregationError, match=f"{f.runs}: holds no rows, but the file's name and the config say size 5, m 16"):
@@ -289,6 +299,12 @@ def test_a_job_file_missing_one_of_its_m_values_is_refused(tmp_path):
     write_runs(pd.concat([fake_runs("exp", 5, m, 0.0, range(2)) for m in (4, 16, 32)]), f.runs)  # and one too many
     with pytest.raises(AggregationError, match=r"holds rows with m \[4, 16, 32\], but the file's name and the config say size 5, m 4, 16,"):
         aggregate([f], "exp", 2, 11)
+    scan = Spec("exp", 2, ((5, 40, 1.0, "random"), (5, 40, 2.0, "random")), ((0, 2),), base_seed=11, points_per_job=2)
+    (g,) = write_job_files(tmp_path / "scan", scan)
+    assert aggregate([g], "exp", 2, 11).runs["temperature"].tolist() == [1.0, 1.0, 2.0, 2.0]
+    write_trajectory(fake_trajectory("exp", 5, 40, range(2)), g.trajectory)
+    with pytest.raises(AggregationError, match="trajectory rows of a job of several temperatures"):
+        aggregate([g], "exp", 2, 11)
 
 
 def _cli(*args):

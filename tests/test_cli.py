@@ -62,7 +62,7 @@ def test_run_writes_a_valid_parquet_file_for_every_model_and_task(config, tmp_pa
 
 
 def test_a_job_of_several_m_values_writes_the_rows_of_one_job_per_point(config, tmp_path):
-    """`--m 8,20` (a job of m_per_job = 2): the rows and trajectory samples of
+    """`--m 8,20` (a job of points_per_job = 2): the rows and trajectory samples of
     `--m 8` and `--m 20`, one point after the other, bit for bit but the job
     columns."""
     from mbphase.sim.schema import NONDETERMINISTIC_COLUMNS
@@ -138,6 +138,10 @@ def test_malformed_seed_ranges_are_refused(text):
         ("sizes: [5], m: [20]", ["--m", "20,8"], "'--m': '20,8'; allowed: a mini-batch size, or several in increasing order"),
         ("sizes: [5], m: [20]", ["--m", "8,,20"], "'--m'"),
         ("sizes: [5], m: [20]", ["--m", "8,100000000"], "'m'"),  # the second point fails before the first runs
+        ("sizes: [5], m: [20]", ["--temperature", "0.5,1"], None),  # a temperature scan
+        ("sizes: [5], m: [20]", ["--temperature", "1,0.5"], "'--temperature': '1,0.5'; allowed: a temperature, or several in increasing order"),
+        ("sizes: [5], m: [20]", ["--temperature", "1,-2"], "'--temperature'"),
+        ("sizes: [5], m: [20]", ["--temperature", "1,two"], "'--temperature'"),
         ("sizes: [5], m: [20]", ["--size", "4"], "'d'"),
         ("sizes: [5], m: [20]", ["--experiment", "sparse_discret"], "did you mean 'sparse_discrete'"),
         ("sizes: [5], m: [20], seeds: 4, max_sweeps: 50", [], None),

@@ -169,9 +169,9 @@ ISSUE_10_CASES = {
         ["'experiments'", "400007 training jobs", "'sd': 400000", "at most 50000", "raise seeds_per_job"],
     ),
     "threads above its limit": (edited(["threads"], 5000), ["threads", "5000", "<= 1024"]),
-    "m_per_job of zero": (edited(["experiments", "sd", "m_per_job"], 0), ["experiment 'sd'", "'m_per_job'", "0", ">= 1"]),
-    "m_per_job above its limit": (edited(["experiments", "sd", "m_per_job"], 1001), ["experiment 'sd'", "'m_per_job'", "1001", "<= 1000"]),
-    "m_per_job not an integer": (edited(["experiments", "sd", "m_per_job"], 2.0), ["experiment 'sd'", "'m_per_job'", "2.0", "integer"]),
+    "points_per_job of zero": (edited(["experiments", "sd", "points_per_job"], 0), ["experiment 'sd'", "'points_per_job'", "0", ">= 1"]),
+    "points_per_job above its limit": (edited(["experiments", "sd", "points_per_job"], 1001), ["experiment 'sd'", "'points_per_job'", "1001", "<= 1000"]),
+    "points_per_job not an integer": (edited(["experiments", "sd", "points_per_job"], 2.0), ["experiment 'sd'", "'points_per_job'", "2.0", "integer"]),
     "K above its limit": (edited(["experiments", "sd", "K"], 1001), ["'K'", "1001", "<= 999"]),
     "m_per_size above its limit": (edited(["experiments", "dc", "m_per_size"], [20000.0]), ["m_per_size[0]", "20000", "<= 10000"]),
     "metropolis point colliding with the grid": (

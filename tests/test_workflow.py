@@ -254,12 +254,12 @@ def test_adding_an_m_value_runs_only_the_new_jobs(tiny_run):
         write_config(root, TINY)
 
 
-def test_tables_do_not_depend_on_cores_seeds_per_job_or_m_per_job(tiny_run, tmp_path):
-    """One job per seed and two m values per job on one core against the
-    fixture's blocks of four seeds and one m value on two cores, for a
-    discrete experiment with trajectories, a continuous one and the
-    finite-data one (rows depend only on the parameters and the seed, so a
-    subset of points is enough)."""
+def test_tables_do_not_depend_on_cores_seeds_per_job_or_points_per_job(tiny_run, tmp_path):
+    """One job per seed and two points per job (m values, temperatures of a
+    scan) on one core against the fixture's blocks of four seeds and one
+    point on two cores, for a discrete experiment with trajectories, a
+    continuous one and the finite-data one (rows depend only on the
+    parameters and the seed, so a subset of points is enough)."""
     config = tiny()
     keep = {"sd_tree", "sc_committee", "finite_teff"}
     config["experiments"] = {k: v for k, v in config["experiments"].items() if k in keep}
@@ -267,7 +267,7 @@ def test_tables_do_not_depend_on_cores_seeds_per_job_or_m_per_job(tiny_run, tmp_
     config["experiments"]["finite_teff"]["m"] = [4]
     for exp in config["experiments"].values():
         exp["seeds_per_job"] = 1
-        exp["m_per_job"] = 2
+        exp["points_per_job"] = 2
     root = make_workflow(tmp_path / "one_by_one", config)
     TABLE_OF = {"runs": RUNS_TABLE, "trajectories": TRAJECTORIES_TABLE}
     targets = [TABLE_OF[table].format(experiment=name) for name in sorted(keep) for table in ("runs", "trajectories")]
@@ -284,6 +284,8 @@ def test_tables_do_not_depend_on_cores_seeds_per_job_or_m_per_job(tiny_run, tmp_
         assert set(pd.read_parquet(root / RUNS_TABLE.format(experiment=name))["job_seeds"]) == {1}
     # m 4, 16 and 48 of sd_tree: one job for the first two, one for the last
     assert sorted(p.name for p in (root / "results/runs/sd_tree/size5").iterdir()) == ["m4,16_T0_random", "m48_T0_random"]
+    # finite_teff: its Metropolis scans, one job per start; m 4 alone
+    assert sorted(p.name for p in (root / "results/runs/finite_teff/size5").iterdir()) == ["m40_T0.5,2_random", "m40_T0.5,2_teacher", "m4_T0_random"]
 
     # A damaged run file (newer than the table, so aggregation reruns) stops
     # the workflow with a message naming it; deleting it and rerunning heals.

@@ -3,8 +3,9 @@
     mbphase run --config config.yaml --experiment NAME --size 15 --m 60 \\
         --seeds 0:32 --threads 2 --out results/x.parquet [--trajectory-out t.parquet]
 
-(``--m 16,23,32``: several m values of one size, one after the other, their
-runs in one file: a training job of an experiment with ``m_per_job`` > 1.)
+(``--m 16,23,32`` or ``--temperature 1,1.5,2``: several points of one size,
+one after the other, their runs in one file: a training job of an
+experiment with ``points_per_job`` > 1.)
 
 Everything is validated before any computation; on a bad value the command
 prints what is wrong, exits with status 2 and writes no file.
@@ -71,13 +72,13 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mbphase", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=version_text(), help="print the package version and the code version (hash of mbphase/sim) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=lambda **kw: argparse.ArgumentParser(formatter_class=HelpFormatter, **kw))
-    run = sub.add_parser("run", help="run one (experiment, size, m) point, or several m values, for a range of seeds")
+    run = sub.add_parser("run", help="run one (experiment, size, m) point, or several m values or temperatures, for a range of seeds")
     run.add_argument("--config", required=True, help="sweep config (YAML)")
     run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one config value, nested keys joined by dots, the value read as YAML: experiments.NAME.max_sweeps=100 (repeatable)")
     run.add_argument("--experiment", required=True, help="experiment name in the config")
     run.add_argument("--size", type=int, required=True, help="value of the experiment's size parameter (d or N)")
     run.add_argument("--m", required=True, help="mini-batch size, or several in increasing order (16,23,32): one file holds their runs")
-    run.add_argument("--temperature", type=float, default=None, help="temperature (default: the experiment's)")
+    run.add_argument("--temperature", default=None, help="temperature (default: the experiment's), or several in increasing order (1,1.5,2)")
     run.add_argument("--init", choices=("random", "teacher"), default=None, help="initial student weights (default: the experiment's)")
     run.add_argument("--seeds", required=True, help="seed range A:B (seeds A..B-1)")
     run.add_argument("--threads", type=int, default=1, help="Numba threads (parallel over seeds)")
@@ -309,15 +310,19 @@ def cmd_run(args) -> int:
     seeds = parse_seeds(args.seeds)
     if seeds.stop > exp.seeds:
         print(f"note: seeds {args.seeds} go beyond the experiment's {exp.seeds} seeds", file=sys.stderr)
-    temperature = exp.first_point.temperature if args.temperature is None else args.temperature
     init = exp.first_point.init if args.init is None else args.init
-    from .pipeline.layout import parse_m
+    from .pipeline.layout import parse_m, parse_temperatures
 
     try:
         ms = parse_m(args.m)
     except ValueError:
         raise ParamError("--m", args.m, "a mini-batch size, or several in increasing order separated by commas (16,23,32)") from None
-    params = [exp.params(Point(args.size, m, temperature, init)) for m in ms]  # every point checked before any work
+    try:
+        temperatures = (exp.first_point.temperature,) if args.temperature is None else parse_temperatures(args.temperature)
+    except ValueError:
+        raise ParamError("--temperature", args.temperature, "a temperature, or several in increasing order separated by commas (1,1.5,2)") from None
+    # every point (each temperature, then each m) checked before any work
+    params = [exp.params(Point(args.size, m, t, init)) for t in temperatures for m in ms]
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
     from .pipeline.storage import OutputPathError, check_output_path
 

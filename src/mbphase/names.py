@@ -21,17 +21,19 @@ EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 WILDCARD_CONSTRAINTS = {
     "experiment": EXPERIMENT_NAME.pattern,
     "size": r"\d+",
-    "m": r"\d+(,\d+)*",  # a job of several m values: '16,23,32' (m_per_job)
-    "temperature": r"\d[0-9.e+-]*",
+    "m": r"\d+(,\d+)*",  # a job of several m values: '16,23,32' (points_per_job)
+    "temperature": r"\d[0-9.e+-]*(,\d[0-9.e+-]*)*",  # a scan: '1,1.5,2'
     "init": r"random|teacher",
     "first": r"\d+",
     "stop": r"\d+",
 }
 
 # One training job: a point (size, m, temperature, initial state) of an
-# experiment, or several m values of one (size, temperature, initial state)
-# with m_per_job > 1 (m = '16,23,32'), and a block of seeds first..stop-1. Its run file, trajectory
-# file, log and benchmark share this stem.
+# experiment, or with points_per_job > 1 several m values of one (size,
+# temperature, initial state) (m = '16,23,32') or several temperatures of
+# one (size, m, initial state) (temperature = '1,1.5,2'), and a block of
+# seeds first..stop-1. Its run file, trajectory file, log and benchmark
+# share this stem.
 JOB = "{experiment}/size{size}/m{m}_T{temperature}_{init}/seeds{first}-{stop}"
 RUN_FILE = f"results/runs/{JOB}.parquet"
 TRAJECTORY_FILE = f"results/runs/{JOB}.trajectory.parquet"

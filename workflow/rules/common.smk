@@ -38,7 +38,12 @@ try:
         TRAJECTORIES_TABLE,
         TRAJECTORY_FILE,
     )
-    from mbphase.pipeline.layout import format_m, format_temperature, parse_m
+    from mbphase.pipeline.layout import (
+        format_m,
+        format_temperatures,
+        job_fields,
+        parse_m,
+    )
     from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
     from mbphase.plots.titles import physics_title
     from mbphase.sim.kernels import MODELS, kernel_modules
@@ -208,14 +213,16 @@ def train_code_version(experiment):
 
 def run_wildcards(exp, points, first, stop):
     """The wildcards of one training job: a point, or the points of a job
-    of several m values (Experiment.job_points)."""
-    points = (points,) if isinstance(points, Point) else points
+    of several (Experiment.job_points)."""
+    size, ms, temperatures, init = job_fields(
+        (points,) if isinstance(points, Point) else points
+    )
     return dict(
         experiment=exp.name,
-        size=points[0].size,
-        m=format_m(p.m for p in points),
-        temperature=format_temperature(points[0].temperature),
-        init=points[0].init,
+        size=size,
+        m=format_m(ms),
+        temperature=format_temperatures(temperatures),
+        init=init,
         first=first,
         stop=stop,
     )
@@ -334,7 +341,7 @@ def run_config(wildcards):
     It holds only what the job's rows depend on (the experiment's options,
     base_seed and this job's points), so that adding an m value or a size, or
     more seeds, leaves the other jobs' params unchanged and does not rerun them
-    (with m_per_job > 1, adding an m value changes the jobs of its size from
+    (with points_per_job > 1, adding an m value changes the jobs of its size from
     its place in the grid on: layout.job_points),
     while changing an option (max_sweeps, lr, ...) reruns every job of the
     experiment.
@@ -364,7 +371,8 @@ def aggregate_spec(wildcards):
         "base_seed": config["base_seed"],
         "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
-        "m_per_job": exp.m_per_job,
+        "points_per_job": exp.points_per_job,
+        "scans": exp.scans_share_jobs,
         "options": exp.options,
         "size_key": exp.size_key,
     }

@@ -1,6 +1,7 @@
 # Compilation once, then one training job per (experiment, size, m,
-# temperature, block of seeds); with m_per_job > 1 a job runs several
-# consecutive m values of a size (the m wildcard lists them: 16,23,32).
+# temperature, block of seeds); with points_per_job > 1 a job runs several
+# consecutive m values of a size (the m wildcard lists them: 16,23,32), or
+# temperatures of a Metropolis scan (temperature 1,1.5,2).
 
 
 rule compile:

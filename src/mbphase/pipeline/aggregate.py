@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .layout import fill_template, format_temperature, job_points
+from .layout import fill_template, format_temperature, job_fields, job_points
 from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .stale import describe, differences, expected_params, forcerun_command
 from .storage import atomic_write_table, read_checked
@@ -76,8 +76,9 @@ def _advice(path) -> str:
 @dataclass(frozen=True)
 class RunFile:
     """One training job's output: seeds ``first .. stop-1`` of one point, or
-    of several m values of one (size, temperature, init) (``ms``, a job of
-    ``m_per_job`` > 1; then ``m`` is the first of them)."""
+    of the points of a job of ``points_per_job`` > 1: every pair of its m
+    values ``ms`` and temperatures ``temperatures`` (one of the two lists
+    has one value; ``m`` and ``temperature`` are then the first)."""
 
     runs: Path
     trajectory: Path | None
@@ -88,19 +89,26 @@ class RunFile:
     stop: int
     init: str = "random"
     ms: tuple[int, ...] = ()
+    temperatures: tuple[float, ...] = ()
 
     @property
     def m_values(self) -> tuple[int, ...]:
         """The m values the file holds."""
         return self.ms or (self.m,)
 
+    @property
+    def t_values(self) -> tuple[float, ...]:
+        """The temperatures the file holds."""
+        return self.temperatures or (float(self.temperature),)
+
     def point(self) -> str:
         m = ", ".join(map(str, self.m_values))
-        return f"size {self.size}, m {m}, temperature {format_temperature(self.temperature)}, init {self.init}"
+        t = ", ".join(map(format_temperature, self.t_values))
+        return f"size {self.size}, m {m}, temperature {t}, init {self.init}"
 
-    def at(self, m: int) -> "RunFile":
+    def at(self, m: int, temperature: float) -> "RunFile":
         """The file as the holder of one of its points (messages, checks)."""
-        return replace(self, m=int(m), ms=())
+        return replace(self, m=int(m), temperature=float(temperature), ms=(), temperatures=())
 
 
 @dataclass(frozen=True)
@@ -114,8 +122,10 @@ class Spec:
     points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
-    # m values per job (mbphase.pipeline.layout.job_points): which file holds a point
-    m_per_job: int = 1
+    # points per job and whether temperature scans share jobs
+    # (mbphase.pipeline.layout.job_points): which file holds a point
+    points_per_job: int = 1
+    scans: bool = True
     # the experiment's run options and size key (mbphase.pipeline.config.Experiment):
     # with them, every file's stored parameters are compared with the config
     options: dict | None = None
@@ -134,22 +144,23 @@ class Spec:
                 base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
                 options=None if raw.get("options") is None else dict(raw["options"]),
                 size_key=None if raw.get("size_key") is None else str(raw["size_key"]),
-                m_per_job=int(raw.get("m_per_job", 1)),
+                points_per_job=int(raw.get("points_per_job", 1)),
+                scans=bool(raw.get("scans", True)),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise SpecError(
                 f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature, init], ...], "
-                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key, m_per_job"
+                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key, points_per_job, scans"
             ) from None
-        if spec.seeds < 1 or spec.m_per_job < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
-            raise SpecError("--spec: invalid (seeds must be >= 1, m_per_job >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
+        if spec.seeds < 1 or spec.points_per_job < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
+            raise SpecError("--spec: invalid (seeds must be >= 1, points_per_job >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
         return spec
 
     def to_json(self) -> str:
         data = {"experiment": self.experiment, "seeds": self.seeds, "base_seed": self.base_seed, "points": [list(p) for p in self.points], "blocks": [list(b) for b in self.blocks]}
-        if self.m_per_job != 1:
-            data["m_per_job"] = self.m_per_job
+        if self.points_per_job != 1:
+            data.update(points_per_job=self.points_per_job, scans=self.scans)
         if self.options is not None:
             data.update(options=self.options, size_key=self.size_key)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -159,13 +170,12 @@ class Spec:
         :func:`mbphase.pipeline.layout.fill_template`."""
         out = []
         points = [(p[0], p[1], p[2], p[3] if len(p) > 3 else "random") for p in self.points]
-        for job in job_points(points, self.m_per_job):
-            size, _, t, init = job[0]
-            ms = tuple(p[1] for p in job)
+        for job in job_points(points, self.points_per_job, self.scans):
+            size, ms, ts, init = job_fields(job)
             for first, stop in self.blocks:
-                traj = Path(fill_template(trajectory_template, size, ms, t, first, stop, init)) if trajectory_template else None
-                out.append(RunFile(Path(fill_template(runs_template, size, ms, t, first, stop, init)), traj, size, ms[0], t, first, stop, init,
-                                   ms if len(ms) > 1 else ()))
+                traj = Path(fill_template(trajectory_template, size, ms, ts, first, stop, init)) if trajectory_template else None
+                out.append(RunFile(Path(fill_template(runs_template, size, ms, ts, first, stop, init)), traj, size, ms[0], ts[0], first, stop, init,
+                                   ms if len(ms) > 1 else (), ts if len(ts) > 1 else ()))
         return out
 
 
@@ -204,16 +214,17 @@ def _check_file_rows(df: pd.DataFrame, f: RunFile, experiment: str, base_seed: i
             raise AggregationError(f"{path}: computed with base_seed {bases}, the config says {base_seed}; {_advice(path)}")
 
 
-def _per_point(df: pd.DataFrame, f: RunFile, path: Path) -> list[tuple[int, pd.DataFrame]]:
-    """The rows of a run file, point by point: (m, rows) for each m value it
-    holds; the whole file for a file of one point (its m is checked with the
-    other columns)."""
-    if len(f.m_values) == 1:
-        return [(f.m, df)]
-    found = set(df["m"].tolist())
-    if not found <= set(f.m_values):
-        raise AggregationError(f"{path}: holds rows with m {sorted(found)}, but the file's name and the config say {f.point()}; {_advice(path)}")
-    return [(m, df[df["m"] == m].reset_index(drop=True)) for m in f.m_values]
+def _per_point(df: pd.DataFrame, f: RunFile, path: Path) -> list[tuple[RunFile, pd.DataFrame]]:
+    """The rows of a run file, point by point: (the file as its holder,
+    rows) for each of its points; the whole file for a file of one point
+    (its m and temperature are checked with the other columns)."""
+    if len(f.m_values) == 1 and len(f.t_values) == 1:
+        return [(f, df)]
+    for column, allowed in (("m", f.m_values), ("temperature", f.t_values)):
+        found = set(df[column].tolist())
+        if not found <= set(allowed):
+            raise AggregationError(f"{path}: holds rows with {column} {sorted(found)}, but the file's name and the config say {f.point()}; {_advice(path)}")
+    return [(f.at(m, t), df[(df["m"] == m) & (df["temperature"] == t)].reset_index(drop=True)) for t in f.t_values for m in f.m_values]
 
 
 def _check_point_consistency(point_rows: list[tuple[RunFile, pd.DataFrame]], warnings: list[str]) -> None:
@@ -310,16 +321,18 @@ def aggregate(files: Sequence[RunFile], experiment: str, seeds: int, base_seed: 
     stale = []
     for f in files:
         df = read_checked(f.runs, "runs")
-        for m, part in _per_point(df, f, f.runs):
-            view = f.at(m)
+        for view, part in _per_point(df, f, f.runs):
             _check_file_rows(part, view, experiment, base_seed, f.runs)
             if options is not None:
-                diffs = differences({k: part[k].tolist() for k in part.columns}, expected_params(options, size_key, f.size, m, f.temperature, f.init))
+                diffs = differences({k: part[k].tolist() for k in part.columns}, expected_params(options, size_key, f.size, view.m, view.temperature, f.init))
                 if diffs:
                     stale.append((view, diffs))
-            by_point.setdefault((f.size, m, float(f.temperature), f.init), []).append((view, part))
+            by_point.setdefault((f.size, view.m, float(view.temperature), f.init), []).append((view, part))
         if f.trajectory is not None:
             traj = read_checked(f.trajectory, "trajectory")
+            if len(f.t_values) > 1 and len(traj):  # (rows of several temperatures would be told apart by nothing)
+                raise AggregationError(f"{f.trajectory}: holds trajectory rows of a job of several temperatures ({f.point()}), which its rows "
+                                       f"cannot tell apart; {_advice(f.trajectory)}")
             for column, expected in (("experiment", [experiment]), ("size", [f.size]), ("m", list(f.m_values))):
                 if len(traj) and not set(traj[column].tolist()) <= set(expected):
                     raise AggregationError(f"{f.trajectory}: holds trajectory rows with {column} {sorted(set(traj[column].tolist()))}, expected "

@@ -26,10 +26,10 @@ from .layout import job_points
 from . import budget
 from ..sim.params import FIELDS, LIMITS as RUN_LIMITS, MAX_INT64, MAX_JOBS, Limit, ParamError, RunParams, make_params, option_schema, show, suggest
 
-# The run options' and sweep keys' limits, and the workflow's own: m_per_job
+# The run options' and sweep keys' limits, and the workflow's own: points_per_job
 # (here, not in sim/: a key that only groups jobs must not change the code
 # version that the runs record and their jobs are rerun by).
-LIMITS = {**RUN_LIMITS, "m_per_job": Limit(1, 1000)}
+LIMITS = {**RUN_LIMITS, "points_per_job": Limit(1, 1000)}
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -313,8 +313,9 @@ class Experiment:
     # the adaptive m grid, None for a fixed grid; an adaptive experiment has
     # no points here: the workflow places them round by round
     adaptive: "AdaptiveGrid | None" = None
-    # m values per training job (consecutive ones of a size: layout.job_points)
-    m_per_job: int = 1
+    # points per training job: consecutive m values of a grid, or
+    # temperatures of a Metropolis scan (layout.job_points)
+    points_per_job: int = 1
 
     @property
     def first_point(self) -> Point:
@@ -343,11 +344,19 @@ class Experiment:
         """[first, stop) seed ranges of the training jobs of one point."""
         return [(a, min(a + self.seeds_per_job, self.seeds)) for a in range(0, self.seeds, self.seeds_per_job)]
 
+    @property
+    def scans_share_jobs(self) -> bool:
+        """Whether the points of a temperature scan (the Metropolis
+        baseline) share jobs: not when the runs sample trajectories, whose
+        rows do not say their temperature."""
+        return not self.options.get("trajectory_points")
+
     def job_points(self) -> list[tuple[Point, ...]]:
-        """The points of each training job (of each seed block): the points
-        of one (size, temperature, init), ``m_per_job`` consecutive m values
-        at a time (:func:`mbphase.pipeline.layout.job_points`)."""
-        return job_points(self.points, self.m_per_job)
+        """The points of each training job (of each seed block): up to
+        ``points_per_job`` consecutive m values of one (size, temperature,
+        init), or temperatures of a scan at one (size, m, init)
+        (:func:`mbphase.pipeline.layout.job_points`)."""
+        return job_points(self.points, self.points_per_job, self.scans_share_jobs)
 
     def job_of(self, point: Point) -> tuple[Point, ...]:
         """The points of the training jobs that run ``point``."""
@@ -401,7 +410,7 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
                 raise ConfigError(str(exc)) from None
         elif value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigError(str(ParamError(key, value, budget.ALLOWED.replace(" sweeps", ""), where)))
-    result = Experiment(name, options, size_key, tuple(points), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"], m_per_job=exp["m_per_job"])
+    result = Experiment(name, options, size_key, tuple(points), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"], points_per_job=exp["points_per_job"])
     for point in result.points:  # cross-field rules, for every point, before any work
         try:
             result.params(point)
@@ -411,7 +420,7 @@ def _experiment(name: str, exp: dict, defaults: dict) -> Experiment:
 
 
 # Sweep keys holding integers (for lists: every item); the others hold numbers.
-_SWEEP_INTS = ("base_seed", "threads", "seeds", "seeds_per_job", "m_per_job", "mem_mb", "runtime", "sizes", "m")
+_SWEEP_INTS = ("base_seed", "threads", "seeds", "seeds_per_job", "points_per_job", "mem_mb", "runtime", "sizes", "m")
 
 
 def _check_sweep_value(where: str, key: str, value: Any) -> None:
@@ -436,7 +445,7 @@ def _check_sweep_keys(config: dict) -> None:
                 f"experiment '{show(name, 60)[1:-1]}': invalid name; allowed: letters, digits, '_' and '-', starting with a letter or digit, "
                 f"at most {MAX_NAME_LENGTH} characters (the name becomes a directory name)"
             )
-        for key in ("seeds", "seeds_per_job", "m_per_job", "mem_mb", "runtime", "sizes", "m", "m_per_size", "metropolis_temperatures"):
+        for key in ("seeds", "seeds_per_job", "points_per_job", "mem_mb", "runtime", "sizes", "m", "m_per_size", "metropolis_temperatures"):
             if key in exp:
                 _check_sweep_value(f"experiment '{name}', ", key, exp[key])
 
@@ -450,9 +459,9 @@ def _count_jobs(name: str, exp: dict) -> int:
         from .adaptive import Settings
 
         grid = Settings.from_dict(exp["adaptive"]).max_points()
-    per_job = exp.get("m_per_job", 1)
-    metropolis = 2 * len(exp.get("metropolis_temperatures") or [])  # one job per point: each its own temperature
-    return len(exp["sizes"]) * (-(-grid // per_job) + metropolis) * -(-exp["seeds"] // exp["seeds_per_job"])
+    per_job = exp.get("points_per_job", 1)
+    scan = len(exp.get("metropolis_temperatures") or [])  # from two starts
+    return len(exp["sizes"]) * (-(-grid // per_job) + 2 * scan) * -(-exp["seeds"] // exp["seeds_per_job"])
 
 
 def check_config(config: dict) -> dict[str, Experiment]:
@@ -489,8 +498,8 @@ def load_config(path: str | Path) -> tuple[dict, dict[str, Experiment]]:
 
 def iter_jobs(experiments: dict[str, Experiment]) -> Iterator[tuple[Experiment, tuple[Point, ...], int, int]]:
     """Every training job: (experiment, its points, first seed, stop seed);
-    the points are one, or with ``m_per_job`` > 1 several m values of one
-    (size, temperature, init) (:meth:`Experiment.job_points`)."""
+    the points are one, or with ``points_per_job`` > 1 several of one size
+    (:meth:`Experiment.job_points`)."""
     for exp in experiments.values():
         for points in exp.job_points():
             for first, stop in exp.seed_blocks():
@@ -534,9 +543,9 @@ def _adaptive_experiment(name: str, exp: dict, defaults: dict, options: dict, si
             raise ConfigError(f"{where}.{key}': invalid value {show(block[key])}; allowed: [low, high] with low < high")
     if "metropolis_temperatures" in exp:
         raise ConfigError(f"experiment '{name}', key 'metropolis_temperatures': not allowed with an adaptive grid (the Metropolis baseline needs fixed points); use 'm'")
-    if exp["m_per_job"] != 1:
+    if exp["points_per_job"] != 1:
         raise ConfigError(
-            f"experiment '{name}', key 'm_per_job': invalid value {show(exp['m_per_job'])}; allowed: 1 with an adaptive grid "
+            f"experiment '{name}', key 'points_per_job': invalid value {show(exp['points_per_job'])}; allowed: 1 with an adaptive grid "
             f"(its rounds place a few m values per size at a time, each a job of its own); use seeds_per_job for longer jobs"
         )
     settings = Settings.from_dict(block)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mbphase.names import ANALYSIS_TABLE, RUN_FILE
 from mbphase.pipeline.config import Experiment, Point, iter_jobs
-from mbphase.pipeline.layout import format_m, format_temperature
+from mbphase.pipeline.layout import format_m, format_temperature, format_temperatures, job_fields
 
 
 @dataclass
@@ -35,9 +35,8 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
     found = {name: ExperimentStatus(name, exp.size_key) for name, exp in experiments.items()}
     experiments = {name: _adaptive_points(exp, root, found[name]) if exp.adaptive else exp for name, exp in experiments.items()}
     for exp, points, first, stop in iter_jobs(experiments):
-        point = points[0]
-        path = root / RUN_FILE.format(experiment=exp.name, size=point.size, m=format_m(p.m for p in points), temperature=format_temperature(point.temperature),
-                                      init=point.init, first=first, stop=stop)
+        size, ms, temperatures, init = job_fields(points)
+        path = root / RUN_FILE.format(experiment=exp.name, size=size, m=format_m(ms), temperature=format_temperatures(temperatures), init=init, first=first, stop=stop)
         (found[exp.name].done if path.is_file() else found[exp.name].missing).append((points, first, stop))
     for name, status in found.items():
         table = root / ANALYSIS_TABLE.format(experiment=name, table="critical")
@@ -76,8 +75,8 @@ def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> E
 
 
 def _job_text(size_key: str, points: tuple[Point, ...]) -> str:
-    point = points[0]
-    return f"{size_key}={point.size} m={format_m(p.m for p in points)} T={format_temperature(point.temperature)} init={point.init}"
+    size, ms, temperatures, init = job_fields(points)
+    return f"{size_key}={size} m={format_m(ms)} T={format_temperatures(temperatures)} init={init}"
 
 
 def format_status(statuses: list[ExperimentStatus]) -> list[str]:
