@@ -169,6 +169,10 @@ ISSUE_10_CASES = {
         ["'experiments'", "400007 training jobs", "'sd': 400000", "at most 50000", "raise seeds_per_job"],
     ),
     "threads above its limit": (edited(["threads"], 5000), ["threads", "5000", "<= 1024"]),
+    "many jobs, fewer with points_per_job": (
+        edited(["experiments", "sd"], {**GOOD["experiments"]["sd"], "m": list(range(4, 104)), "seeds": 1000, "seeds_per_job": 1}),
+        ["'experiments'", "200007 training jobs", "'sd': 200000", "points_per_job", "at most 50000"],
+    ),
     "points_per_job of zero": (edited(["experiments", "sd", "points_per_job"], 0), ["experiment 'sd'", "'points_per_job'", "0", ">= 1"]),
     "points_per_job above its limit": (edited(["experiments", "sd", "points_per_job"], 1001), ["experiment 'sd'", "'points_per_job'", "1001", "<= 1000"]),
     "points_per_job not an integer": (edited(["experiments", "sd", "points_per_job"], 2.0), ["experiment 'sd'", "'points_per_job'", "2.0", "integer"]),
@@ -197,6 +201,16 @@ def test_values_at_the_limits_are_accepted():
     config = edited(["base_seed"], MAX_INT64)
     config["experiments"]["sd"].update(max_sweeps=LIMITS["max_sweeps"].hi, n_test=LIMITS["n_test"].hi, trajectory_points=LIMITS["trajectory_points"].hi, seeds=LIMITS["seeds"].hi, seeds_per_job=LIMITS["seeds_per_job"].hi)
     check_config(config)
+
+
+def test_points_per_job_counts_towards_the_job_limit():
+    """The sweep of the "many jobs" case above (200,000 one-point jobs) fits
+    the limit with ten points per job, and points_per_job's largest value is
+    accepted."""
+    config = edited(["experiments", "sd"], {**GOOD["experiments"]["sd"], "m": list(range(4, 104)), "seeds": 1000, "seeds_per_job": 1, "points_per_job": 10})
+    assert len(check_config(config)["sd"].job_points()) == 2 * 10
+    config["experiments"]["sd"]["points_per_job"] = 1000
+    assert len(check_config(config)["sd"].job_points()) == 2
 
 
 def test_a_metropolis_temperature_equal_to_the_experiment_temperature_alone_does_not_collide():

@@ -482,8 +482,8 @@ def check_config(config: dict) -> dict[str, Experiment]:
     if sum(jobs.values()) > MAX_JOBS:
         listing = ", ".join(f"'{name}': {n}" for name, n in sorted(jobs.items(), key=lambda kv: -kv[1])[:5])
         raise ConfigError(
-            f"key 'experiments': the sweep has {sum(jobs.values())} training jobs (sizes x m values x seeds / seeds_per_job; {listing}); "
-            f"allowed: at most {MAX_JOBS} (limit); raise seeds_per_job, or split the sweep into configs run one after the other"
+            f"key 'experiments': the sweep has {sum(jobs.values())} training jobs (sizes x m values / points_per_job x seeds / seeds_per_job; {listing}); "
+            f"allowed: at most {MAX_JOBS} (limit); raise seeds_per_job (or points_per_job), or split the sweep into configs run one after the other"
         )
     _check_figures(config)
     defaults = config.get("defaults", {})
