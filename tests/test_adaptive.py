@@ -17,6 +17,7 @@ from scipy.special import expit
 
 from mbphase.pipeline.adaptive import (
     FINAL_STATUSES,
+    added_points,
     STATUS_CONTINUE,
     STATUS_CONVERGED,
     AdaptiveError,
@@ -256,7 +257,6 @@ BAD = {
     "unknown key": (edited(a_target=0.1), ["experiment 'ad'", "unknown key 'target'", "target_rel_error"]),
     "metropolis baseline": (edited(data="finite", train_size=200, metropolis_temperatures=[1.0]), ["'metropolis_temperatures'", "adaptive"]),
     "bracket beyond train_size": (edited(data="finite", train_size=20), ["experiment 'ad'", "train_size", "start bracket"]),
-    "several m per job": (edited(points_per_job=2), ["experiment 'ad'", "'points_per_job'", "2", "allowed: 1 with an adaptive grid"]),
 }
 
 
@@ -288,6 +288,23 @@ def test_status_lists_the_points_placed_so_far(tmp_path):
     assert sorted(p.m for (p,), _, _ in status.missing) == [8, 11, 16, 64] and [p.m for (p,), _, _ in status.done] == [4]
     text = "\n".join(format_status([status]))
     assert "d=5: 1 round(s) decided, 5 m values, round 1 running" in text and "d=7: not started" in text
+
+
+def test_the_points_a_round_adds_share_its_jobs():
+    start = {"size": 5, "bracket": [4, 64], "origin": "configured", "points": [4, 16, 64]}
+    decision = {"round": 0, "size": 5, "points": [4, 16, 64], "next": [8, 11], "status": STATUS_CONTINUE}
+    final = {"round": 1, "size": 5, "points": [4, 8, 11, 16, 64], "next": [], "status": STATUS_CONVERGED}
+    assert added_points(start) == [4, 16, 64] and added_points(decision) == [8, 11] and added_points(final) == []
+    config = copy.deepcopy(GOOD)
+    config["experiments"]["ad"]["points_per_job"] = 2
+    exp = check_config(config)["ad"]
+    assert exp.job_points() == []  # no points before the rounds place them
+    grid = exp.adaptive
+    placed = exp.with_rounds([[grid.point(5, m) for m in (64, 4, 16)], [grid.point(5, m) for m in (8, 11)], [grid.point(7, 20)]])
+    assert [p.m for p in placed.points] == [4, 16, 64, 8, 11, 20]
+    assert [[p.m for p in job] for job in placed.job_points()] == [[4, 16], [64], [8, 11], [20]]
+    placed = check_config(copy.deepcopy(GOOD))["ad"].with_rounds(placed.rounds)  # one point per job
+    assert [[p.m for p in job] for job in placed.job_points()] == [[4], [16], [64], [8], [11], [20]]
 
 
 def test_the_prediction_follows_the_local_exponent_of_the_two_largest_sizes():

@@ -96,8 +96,12 @@ def test_a_round_killed_midway_resumes(clean_run, tmp_path):
     """A second run from scratch, killed in the middle of a round and
     resumed, ends with the clean run's tables and decisions, byte for byte:
     the rounds are a deterministic function of the results (two runs from
-    scratch agree) and an interruption changes nothing."""
-    root = make_workflow(tmp_path / "wf", CONFIG)
+    scratch agree) and an interruption changes nothing. This run puts the
+    points each round adds in one job (points_per_job), the clean run each
+    in a job of its own: the rows do not depend on it either."""
+    config = json.loads(json.dumps(CONFIG))
+    config["experiments"][EXP]["points_per_job"] = 4
+    root = make_workflow(tmp_path / "wf", config)
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", CRITICAL], cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
@@ -119,6 +123,12 @@ def test_a_round_killed_midway_resumes(clean_run, tmp_path):
     pd.testing.assert_frame_equal(comparable(pd.read_parquet(root / RUNS)), comparable(pd.read_parquet(clean_run / RUNS)))
     pd.testing.assert_frame_equal(pd.read_parquet(root / CRITICAL), pd.read_parquet(clean_run / CRITICAL))
     assert adaptive_files(root) == adaptive_files(clean_run)
+    # one training job per round and size: the 4 start points, then each round's 2
+    for size in SIZES:
+        jobs = sorted(p.name for p in (root / "results" / "runs" / EXP / f"size{size}").iterdir())
+        rounds = decisions(root, size)
+        assert len(jobs) == len(rounds), (jobs, rounds)
+        assert sum(len(j.split("_")[0][1:].split(",")) for j in jobs) == len(rounds[-1]["points"])
 
 
 def test_a_bracket_without_the_transition_stops_after_the_widening_limit(tmp_path):

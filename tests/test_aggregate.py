@@ -20,6 +20,7 @@ from mbphase.pipeline.aggregate import (
     AggregationError,
     RunFile,
     Spec,
+    SpecError,
     aggregate,
     write_aggregate,
 )
@@ -288,6 +289,16 @@ def test_jobs_of_several_points_give_the_same_tables_as_one_point_per_job(tmp_pa
     # without scans (runs that sample trajectories) each temperature is a job of its own
     apart = Spec("exp", 4, one.points, blocks, base_seed=11, points_per_job=2, scans=False)
     assert sorted({f.runs.parent.name for f in apart.files(RUNS.format(root=tmp_path))}) == sorted(["m40_T0.5", "m40_T2.5", "m4,16_T0", "m4_T0"])
+
+
+def test_a_spec_may_list_its_jobs_explicitly(tmp_path):
+    points = ((5, 4, 0.0, "random"), (5, 16, 0.0, "random"), (5, 48, 0.0, "random"))
+    spec = Spec("exp", 2, points, ((0, 2),), jobs=((1, 0), (2,)))  # (as an adaptive grid's rounds group them)
+    assert Spec.from_json(spec.to_json()) == spec
+    assert [f.runs.parent.name for f in spec.files(RUNS.format(root=tmp_path))] == ["m4,16_T0", "m48_T0"]
+    for jobs in ([[0, 1]], [[0, 1], [1, 2]], [[0, 1], [2, 3]]):
+        with pytest.raises(SpecError, match="every index of points"):
+            Spec.from_json(spec.to_json().replace('"jobs":[[1,0],[2]]', f'"jobs":{json.dumps(jobs).replace(" ", "")}'))
 
 
 def test_a_job_file_missing_or_adding_a_point_is_refused(tmp_path):

@@ -5,8 +5,6 @@
 # chain them. The run files are the ordinary ones (train.smk), so aggregate,
 # analyse and plot see an adaptive experiment like any other.
 
-from dataclasses import replace as _replace
-
 from snakemake.exceptions import IncompleteCheckpointException
 
 from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
@@ -25,21 +23,48 @@ def _read_json(path):
         return json.load(fh)
 
 
-def adaptive_final(experiment, size):
-    """The last decision of one size. Walks its rounds through the
-    checkpoints: raises Snakemake's IncompleteCheckpointException (the DAG
-    is then extended by the missing round) until a round ends the size."""
-    checkpoints.adaptive_start.get(experiment=experiment, size=size)
-    r = 0
-    while True:
-        decision = _read_json(
-            checkpoints.adaptive_round.get(
-                experiment=experiment, size=size, round=r
-            ).output[0]
+def _states(experiment, size, rounds=None):
+    """The start plan of one size and its decisions: of rounds 0 ..
+    rounds-1, or (rounds None) up to the one that ends the size. Walks them
+    through the checkpoints: raises Snakemake's
+    IncompleteCheckpointException (the DAG is then extended by the missing
+    round) until it has them."""
+    states = [
+        _read_json(
+            checkpoints.adaptive_start.get(experiment=experiment, size=size).output[0]
         )
-        if decision["status"] != "continue":
-            return decision
+    ]
+    r = 0
+    while rounds is None or r < rounds:
+        states.append(
+            _read_json(
+                checkpoints.adaptive_round.get(
+                    experiment=experiment, size=size, round=r
+                ).output[0]
+            )
+        )
+        if states[-1]["status"] != "continue":
+            break
         r += 1
+    return states
+
+
+def _rounds(grid, size, states):
+    """The points each round of one size added (mbphase.pipeline.adaptive.
+    added_points): one round after the start plan and after each decision
+    that continues."""
+    from mbphase.pipeline.adaptive import added_points
+
+    return [
+        [grid.point(size, m) for m in added_points(state)]
+        for state in states
+        if state.get("status", "continue") == "continue"
+    ]
+
+
+def adaptive_final(experiment, size):
+    """The last decision of one size (through the checkpoints: _states)."""
+    return _states(experiment, size)[-1]
 
 
 def adaptive_finals(experiment, sizes):
@@ -77,16 +102,18 @@ def resolved(experiment, in_params=False):
     if exp.adaptive is None:
         return exp
     grid = exp.adaptive
-    try:
-        finals = adaptive_finals(experiment, grid.sizes)
+    try:  # every size decided, or one exception for all the pending rounds
+        adaptive_finals(experiment, grid.sizes)
     except IncompleteCheckpointException as exc:
         if in_params and not isinstance(exc.targetfile, str):
             raise IncompleteCheckpointException(exc.rule, str(exc.targetfile[0]))
         raise
-    points = [
-        grid.point(size, m) for size in grid.sizes for m in finals[size]["points"]
+    rounds = [
+        points
+        for size in grid.sizes
+        for points in _rounds(grid, size, _states(experiment, size))
     ]
-    return _replace(exp, points=tuple(points))
+    return exp.with_rounds(rounds)
 
 
 def adaptive_targets(wildcards):
@@ -102,8 +129,8 @@ def adaptive_targets(wildcards):
             pending.append(exc)
             continue
         files += [
-            template.format(**run_wildcards(exp, point, first, stop))
-            for point in exp.points
+            template.format(**run_wildcards(exp, points, first, stop))
+            for points in exp.job_points()
             for first, stop in exp.seed_blocks()
             for template in (RUN_FILE, TRAJECTORY_FILE)
         ]
@@ -140,21 +167,19 @@ def _round_state(wildcards):
 
 
 def _round_experiment(wildcards):
-    """The experiment restricted to the points this round measures."""
-    from mbphase.pipeline.adaptive import round_points
-
+    """The experiment restricted to the points this round measures: those
+    of this size that rounds 0 .. this one added."""
     exp = EXPERIMENTS[wildcards.experiment]
-    ms = round_points(_read_json(_round_state(wildcards)))
-    return _replace(
-        exp, points=tuple(exp.adaptive.point(int(wildcards.size), m) for m in ms)
-    )
+    size, r = int(wildcards.size), int(wildcards.round)
+    states = _states(wildcards.experiment, size, rounds=r)
+    return exp.with_rounds(_rounds(exp.adaptive, size, states))
 
 
 def _round_runs(wildcards):
     exp = _round_experiment(wildcards)
     return [
-        RUN_FILE.format(**run_wildcards(exp, p, a, b))
-        for p in exp.points
+        RUN_FILE.format(**run_wildcards(exp, points, a, b))
+        for points in exp.job_points()
         for a, b in exp.seed_blocks()
     ]
 
@@ -167,6 +192,7 @@ def _round_spec(wildcards):
         "base_seed": config["base_seed"],
         "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
+        "jobs": spec_jobs(exp),
         "options": exp.options,
         "size_key": exp.size_key,
     }

@@ -371,12 +371,18 @@ def aggregate_spec(wildcards):
         "base_seed": config["base_seed"],
         "points": [[p.size, p.m, p.temperature, p.init] for p in exp.points],
         "blocks": [list(b) for b in exp.seed_blocks()],
-        "points_per_job": exp.points_per_job,
-        "scans": exp.scans_share_jobs,
+        "jobs": spec_jobs(exp),
         "options": exp.options,
         "size_key": exp.size_key,
     }
     return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
+def spec_jobs(exp):
+    """The points of each of an experiment's training jobs, as indices into
+    its points (the aggregation spec's "jobs": which file holds a point)."""
+    index = {p: i for i, p in enumerate(exp.points)}
+    return [[index[p] for p in points] for points in exp.job_points()]
 
 
 def run_template(template, experiment):

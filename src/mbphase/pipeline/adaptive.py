@@ -409,6 +409,15 @@ def gap_points(low: float, high: float, step: float) -> list[int]:
     return [m for m in lattice_between(low, high, step) if low < m < high]
 
 
+def added_points(state: Mapping) -> list[int]:
+    """The m values that the round after a state measures for the first
+    time: all of a start plan's, a decision's ``next`` values (a round's
+    new points share training jobs: ``points_per_job``)."""
+    if "status" not in state:  # a start plan (its points are to be measured)
+        return round_points(state)
+    return sorted(set(int(m) for m in state.get("next", [])) - set(int(m) for m in state["points"]))
+
+
 def round_points(state: Mapping) -> list[int]:
     """The m values measured by the round after a state (the start plan's
     points for round 0; a decision's points and next for the rounds after)."""

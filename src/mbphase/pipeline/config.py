@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import jsonschema
 import yaml
@@ -314,8 +314,12 @@ class Experiment:
     # no points here: the workflow places them round by round
     adaptive: "AdaptiveGrid | None" = None
     # points per training job: consecutive m values of a grid, or
-    # temperatures of a Metropolis scan (layout.job_points)
+    # temperatures of a Metropolis scan (layout.job_points), or new m values
+    # of one round of an adaptive grid
     points_per_job: int = 1
+    # an adaptive experiment's points round by round (the m values each
+    # round of each size added), once the workflow has placed them: with_rounds
+    rounds: tuple[tuple[Point, ...], ...] = ()
 
     @property
     def first_point(self) -> Point:
@@ -355,8 +359,18 @@ class Experiment:
         """The points of each training job (of each seed block): up to
         ``points_per_job`` consecutive m values of one (size, temperature,
         init), or temperatures of a scan at one (size, m, init)
-        (:func:`mbphase.pipeline.layout.job_points`)."""
+        (:func:`mbphase.pipeline.layout.job_points`); of an adaptive grid,
+        up to ``points_per_job`` of the m values one round adds to a size."""
+        if self.adaptive is not None:
+            k = self.points_per_job
+            return [tuple(r[i : i + k]) for r in self.rounds for i in range(0, len(r), k)]
         return job_points(self.points, self.points_per_job, self.scans_share_jobs)
+
+    def with_rounds(self, rounds: Iterable[Iterable[Point]]) -> "Experiment":
+        """This adaptive experiment with the points its rounds placed: one
+        sequence of points (of one size) per round."""
+        rounds = tuple(tuple(sorted(r, key=lambda p: p.m)) for r in rounds)
+        return replace(self, points=tuple(p for r in rounds for p in r), rounds=rounds)
 
     def job_of(self, point: Point) -> tuple[Point, ...]:
         """The points of the training jobs that run ``point``."""
@@ -459,7 +473,7 @@ def _count_jobs(name: str, exp: dict) -> int:
         from .adaptive import Settings
 
         grid = Settings.from_dict(exp["adaptive"]).max_points()
-    per_job = exp.get("points_per_job", 1)
+    per_job = exp.get("points_per_job", 1) if "adaptive" not in exp else 1  # (an adaptive grid's jobs: per round)
     scan = len(exp.get("metropolis_temperatures") or [])  # from two starts
     return len(exp["sizes"]) * (-(-grid // per_job) + 2 * scan) * -(-exp["seeds"] // exp["seeds_per_job"])
 
@@ -543,17 +557,12 @@ def _adaptive_experiment(name: str, exp: dict, defaults: dict, options: dict, si
             raise ConfigError(f"{where}.{key}': invalid value {show(block[key])}; allowed: [low, high] with low < high")
     if "metropolis_temperatures" in exp:
         raise ConfigError(f"experiment '{name}', key 'metropolis_temperatures': not allowed with an adaptive grid (the Metropolis baseline needs fixed points); use 'm'")
-    if exp["points_per_job"] != 1:
-        raise ConfigError(
-            f"experiment '{name}', key 'points_per_job': invalid value {show(exp['points_per_job'])}; allowed: 1 with an adaptive grid "
-            f"(its rounds place a few m values per size at a time, each a job of its own); use seeds_per_job for longer jobs"
-        )
     settings = Settings.from_dict(block)
     options.pop("temperature", None)
     temperature = float(exp.get("temperature", defaults.get("temperature", 0.0)))
     init = options.pop("init", "random")
     grid = AdaptiveGrid(settings, tuple(int(v) for v in exp["sizes"]), temperature, init)
-    result = Experiment(name, options, size_key, (), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"], grid)
+    result = Experiment(name, options, size_key, (), exp["seeds"], exp["seeds_per_job"], exp["mem_mb"], exp["runtime"], grid, exp["points_per_job"])
     for size in exp["sizes"]:
         for m in configured_bracket(settings, int(size)):
             try:

@@ -51,27 +51,29 @@ def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> E
     """An adaptive experiment with the points its rounds have placed so far
     (from the start plans and decisions on disk: later rounds are unknown)."""
     import json
-    from dataclasses import replace
 
     from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
-    from mbphase.pipeline.adaptive import STATUS_CONTINUE, round_points
+    from mbphase.pipeline.adaptive import STATUS_CONTINUE, added_points, round_points
 
-    points = []
+    rounds = []  # the points each round of each size added
     for size in exp.adaptive.sizes:
         start = root / ADAPTIVE_START.format(experiment=exp.name, size=size)
         if not start.is_file():
             status.rounds.append(f"{exp.size_key}={size}: not started")
             continue
         state, r = json.loads(start.read_text()), 0
+        added = [added_points(state)]  # round 0's
         while (root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).is_file():
             state = json.loads((root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).read_text())
             r += 1
+            if state["status"] == STATUS_CONTINUE:
+                added.append(added_points(state))  # round r's
         ms = round_points(state)
         done = r > 0 and state["status"] != STATUS_CONTINUE
         status.rounds.append(f"{exp.size_key}={size}: {r} round(s) decided, {len(ms)} m values"
                              + (f", {state['status']}: {state['message']}" if done else f", round {r} running"))
-        points += [exp.adaptive.point(size, m) for m in ms]
-    return replace(exp, points=tuple(points))
+        rounds += [[exp.adaptive.point(size, m) for m in round_ms] for round_ms in added]
+    return exp.with_rounds(rounds)
 
 
 def _job_text(size_key: str, points: tuple[Point, ...]) -> str:
