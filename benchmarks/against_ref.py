@@ -320,14 +320,15 @@ def sample_jobs(config_path: Path, n: int):
     """Every k-th training job of a config (k = jobs // n), as `mbphase run`
     arguments."""
     from mbphase.pipeline.config import iter_jobs, load_config
-    from mbphase.pipeline.layout import format_temperature
+    from mbphase.pipeline.layout import job_wildcards
 
     jobs = list(iter_jobs(load_config(config_path)[1]))
     step = max(1, len(jobs) // n)
     return [
-        ["--experiment", exp.name, "--size", str(points[0].size), "--m", ",".join(str(p.m) for p in points),
-         "--temperature", format_temperature(points[0].temperature), "--init", points[0].init, "--seeds", f"{first}:{stop}"]
+        ["--experiment", exp.name, "--size", str(w["size"]), "--m", w["m"], "--temperature", w["temperature"], "--init", w["init"],
+         "--seeds", f"{first}:{stop}"]
         for exp, points, first, stop in jobs[::step][:n]
+        for w in [job_wildcards(points, first, stop)]
     ]
 
 

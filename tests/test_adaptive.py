@@ -18,6 +18,7 @@ from scipy.special import expit
 from mbphase.pipeline.adaptive import (
     FINAL_STATUSES,
     added_points,
+    rounds_added,
     STATUS_CONTINUE,
     STATUS_CONVERGED,
     AdaptiveError,
@@ -295,6 +296,7 @@ def test_the_points_a_round_adds_share_its_jobs():
     decision = {"round": 0, "size": 5, "points": [4, 16, 64], "next": [8, 11], "status": STATUS_CONTINUE}
     final = {"round": 1, "size": 5, "points": [4, 8, 11, 16, 64], "next": [], "status": STATUS_CONVERGED}
     assert added_points(start) == [4, 16, 64] and added_points(decision) == [8, 11] and added_points(final) == []
+    assert rounds_added([start, decision, final]) == [[4, 16, 64], [8, 11]]  # the final decision starts no round
     config = copy.deepcopy(GOOD)
     config["experiments"]["ad"]["points_per_job"] = 2
     exp = check_config(config)["ad"]

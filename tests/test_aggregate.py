@@ -24,7 +24,7 @@ from mbphase.pipeline.aggregate import (
     aggregate,
     write_aggregate,
 )
-from mbphase.pipeline.layout import fill_template, format_m, format_temperature, job_fields, job_points, parse_m
+from mbphase.pipeline.layout import fill_template, format_m, format_temperature, job_fields, job_points, job_wildcards, parse_m
 from mbphase.sim.schema import COLUMNS, METADATA_KEY, NONDETERMINISTIC_COLUMNS, SCHEMA_VERSION, TRAJECTORY_COLUMNS
 from mbphase.pipeline.storage import DamagedFileError, read_checked, write_runs, write_trajectory
 
@@ -247,6 +247,7 @@ def test_jobs_hold_consecutive_m_values_of_a_grid_or_temperatures_of_a_scan():
     before, after = job_points(points, 2), job_points(points + [(5, 32, 0.0, "random")], 2)
     assert before[0] == after[0] and before[1] != after[1] and before[2:] == after[3:]
     assert job_fields(job_points(points, 3)[3]) == (5, (40,), (1.0, 2.0), "random")
+    assert job_wildcards(job_points(points, 3)[3], 0, 2) == dict(size=5, m="40", temperature="1,2", init="random", first=0, stop=2)
 
 
 def test_spec_round_trips_and_lists_every_file(tmp_path):
@@ -257,6 +258,12 @@ def test_spec_round_trips_and_lists_every_file(tmp_path):
     files = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
     assert [f.runs.name for f in files] == ["seeds0-2.parquet", "seeds2-4.parquet"] * 2
     assert files[2].runs.parent.name == "m40_T2.5" and files[2].trajectory.name == "seeds0-2.trajectory.parquet"
+
+
+def jobs_of(points, per_job, scans=True) -> tuple:
+    """The spec's "jobs" for ``per_job`` points per job, as the workflow
+    writes them (indices into the points of layout.job_points' groups)."""
+    return tuple(tuple(points.index(p) for p in job) for job in job_points(points, per_job, scans))
 
 
 def write_job_files(root, spec: Spec) -> list[RunFile]:
@@ -275,7 +282,7 @@ def write_job_files(root, spec: Spec) -> list[RunFile]:
 def test_jobs_of_several_points_give_the_same_tables_as_one_point_per_job(tmp_path):
     blocks = ((0, 2), (2, 4))
     one = Spec("exp", 4, tuple((*p, "random") for p in POINTS), blocks, base_seed=11)
-    several = Spec("exp", 4, one.points, blocks, base_seed=11, points_per_job=2)
+    several = Spec("exp", 4, one.points, blocks, base_seed=11, jobs=jobs_of(one.points, 2))
     assert Spec.from_json(several.to_json()) == several
     files = write_job_files(tmp_path / "b", several)
     # size 5 at T = 0: m 4 and 16 in one job; the two temperatures of m 40 in one (a scan); size 7 alone
@@ -287,7 +294,7 @@ def test_jobs_of_several_points_give_the_same_tables_as_one_point_per_job(tmp_pa
     pd.testing.assert_frame_equal(comparable(a.runs), comparable(b.runs))
     pd.testing.assert_frame_equal(a.trajectories[a.trajectories["m"] != 40].reset_index(drop=True), b.trajectories)
     # without scans (runs that sample trajectories) each temperature is a job of its own
-    apart = Spec("exp", 4, one.points, blocks, base_seed=11, points_per_job=2, scans=False)
+    apart = Spec("exp", 4, one.points, blocks, base_seed=11, jobs=jobs_of(one.points, 2, scans=False))
     assert sorted({f.runs.parent.name for f in apart.files(RUNS.format(root=tmp_path))}) == sorted(["m40_T0.5", "m40_T2.5", "m4,16_T0", "m4_T0"])
 
 
@@ -302,7 +309,8 @@ def test_a_spec_may_list_its_jobs_explicitly(tmp_path):
 
 
 def test_a_job_file_missing_or_adding_a_point_is_refused(tmp_path):
-    spec = Spec("exp", 2, ((5, 4, 0.0, "random"), (5, 16, 0.0, "random")), ((0, 2),), base_seed=11, points_per_job=2)
+    points = ((5, 4, 0.0, "random"), (5, 16, 0.0, "random"))
+    spec = Spec("exp", 2, points, ((0, 2),), base_seed=11, jobs=jobs_of(points, 2))
     (f,) = spec.files(RUNS.format(root=tmp_path), TRAJ.format(root=tmp_path))
     write_runs(fake_runs("exp", 5, 4, 0.0, range(2)), f.runs)  # m 16's rows missing
     with pytest.raises(AggregationError, match=f"{f.runs}: holds no rows, but the file's name and the config say size 5, m 16"):
@@ -310,7 +318,8 @@ def test_a_job_file_missing_or_adding_a_point_is_refused(tmp_path):
     write_runs(pd.concat([fake_runs("exp", 5, m, 0.0, range(2)) for m in (4, 16, 32)]), f.runs)  # and one too many
     with pytest.raises(AggregationError, match=r"holds rows with m \[4, 16, 32\], but the file's name and the config say size 5, m 4, 16,"):
         aggregate([f], "exp", 2, 11)
-    scan = Spec("exp", 2, ((5, 40, 1.0, "random"), (5, 40, 2.0, "random")), ((0, 2),), base_seed=11, points_per_job=2)
+    points = ((5, 40, 1.0, "random"), (5, 40, 2.0, "random"))
+    scan = Spec("exp", 2, points, ((0, 2),), base_seed=11, jobs=jobs_of(points, 2))
     (g,) = write_job_files(tmp_path / "scan", scan)
     assert aggregate([g], "exp", 2, 11).runs["temperature"].tolist() == [1.0, 1.0, 2.0, 2.0]
     write_trajectory(fake_trajectory("exp", 5, 40, range(2)), g.trajectory)

@@ -50,16 +50,11 @@ def _states(experiment, size, rounds=None):
 
 
 def _rounds(grid, size, states):
-    """The points each round of one size added (mbphase.pipeline.adaptive.
-    added_points): one round after the start plan and after each decision
-    that continues."""
-    from mbphase.pipeline.adaptive import added_points
+    """The points each round of one size added
+    (mbphase.pipeline.adaptive.rounds_added)."""
+    from mbphase.pipeline.adaptive import rounds_added
 
-    return [
-        [grid.point(size, m) for m in added_points(state)]
-        for state in states
-        if state.get("status", "continue") == "continue"
-    ]
+    return [[grid.point(size, m) for m in added] for added in rounds_added(states)]
 
 
 def adaptive_final(experiment, size):

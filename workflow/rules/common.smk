@@ -38,12 +38,7 @@ try:
         TRAJECTORIES_TABLE,
         TRAJECTORY_FILE,
     )
-    from mbphase.pipeline.layout import (
-        format_m,
-        format_temperatures,
-        job_fields,
-        parse_m,
-    )
+    from mbphase.pipeline.layout import job_wildcards, parse_m
     from mbphase.pipeline.overrides import SET_KEY, apply_settings, typed_overrides
     from mbphase.plots.titles import physics_title
     from mbphase.sim.kernels import MODELS, kernel_modules
@@ -212,20 +207,9 @@ def train_code_version(experiment):
 
 
 def run_wildcards(exp, points, first, stop):
-    """The wildcards of one training job: a point, or the points of a job
-    of several (Experiment.job_points)."""
-    size, ms, temperatures, init = job_fields(
-        (points,) if isinstance(points, Point) else points
-    )
-    return dict(
-        experiment=exp.name,
-        size=size,
-        m=format_m(ms),
-        temperature=format_temperatures(temperatures),
-        init=init,
-        first=first,
-        stop=stop,
-    )
+    """The wildcards of one training job: its points (Experiment.job_points)
+    and seeds first..stop-1."""
+    return dict(experiment=exp.name, **job_wildcards(points, first, stop))
 
 
 def checked_run_files(wildcards):

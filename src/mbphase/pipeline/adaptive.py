@@ -418,6 +418,13 @@ def added_points(state: Mapping) -> list[int]:
     return sorted(set(int(m) for m in state.get("next", [])) - set(int(m) for m in state["points"]))
 
 
+def rounds_added(states: Sequence[Mapping]) -> list[list[int]]:
+    """The m values each round of one size added (:func:`added_points`),
+    from its start plan and its decisions in order: a round follows the
+    start plan and each decision that continues."""
+    return [added_points(state) for state in states if state.get("status", STATUS_CONTINUE) == STATUS_CONTINUE]
+
+
 def round_points(state: Mapping) -> list[int]:
     """The m values measured by the round after a state (the start plan's
     points for round 0; a decision's points and next for the rounds after)."""

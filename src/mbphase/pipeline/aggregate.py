@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .layout import fill_template, format_temperature, job_fields, job_points
+from .layout import fill_template, format_temperature, job_fields
 from ..sim.schema import COLUMNS, PARAM_COLUMNS, TRAJECTORY_COLUMNS
 from .stale import describe, differences, expected_params, forcerun_command
 from .storage import atomic_write_table, read_checked
@@ -122,12 +122,9 @@ class Spec:
     points: tuple[tuple[int, int, float, str], ...]
     blocks: tuple[tuple[int, int], ...]
     base_seed: int | None = None
-    # which file holds a point: the points of each job, as indices into
-    # points (the workflow's Experiment.job_points), or else points per job
-    # and whether temperature scans share jobs (mbphase.pipeline.layout.job_points)
+    # which file holds a point: the points of each training job, as indices
+    # into points (the workflow's Experiment.job_points); None: a job per point
     jobs: tuple[tuple[int, ...], ...] | None = None
-    points_per_job: int = 1
-    scans: bool = True
     # the experiment's run options and size key (mbphase.pipeline.config.Experiment):
     # with them, every file's stored parameters are compared with the config
     options: dict | None = None
@@ -146,26 +143,22 @@ class Spec:
                 base_seed=None if raw.get("base_seed") is None else int(raw["base_seed"]),
                 options=None if raw.get("options") is None else dict(raw["options"]),
                 size_key=None if raw.get("size_key") is None else str(raw["size_key"]),
-                points_per_job=int(raw.get("points_per_job", 1)),
-                scans=bool(raw.get("scans", True)),
                 jobs=None if raw.get("jobs") is None else tuple(tuple(int(i) for i in job) for job in raw["jobs"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise SpecError(
                 f"--spec: invalid ({what}); expected JSON with experiment, seeds, points [[size, m, temperature, init], ...], "
-                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key, jobs (or points_per_job and scans)"
+                f"blocks [[first, stop], ...] and optionally base_seed, options, size_key, jobs"
             ) from None
-        if spec.seeds < 1 or spec.points_per_job < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
-            raise SpecError("--spec: invalid (seeds must be >= 1, points_per_job >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
+        if spec.seeds < 1 or any(not 0 <= a < b for a, b in spec.blocks) or (spec.options is None) != (spec.size_key is None):
+            raise SpecError("--spec: invalid (seeds must be >= 1, blocks [first, stop) with 0 <= first < stop, options and size_key given together)")
         if spec.jobs is not None and sorted(i for job in spec.jobs for i in job) != list(range(len(spec.points))):
             raise SpecError(f"--spec: invalid jobs {[list(j) for j in spec.jobs]}: every index of points (0..{len(spec.points) - 1}) must be in exactly one job")
         return spec
 
     def to_json(self) -> str:
         data = {"experiment": self.experiment, "seeds": self.seeds, "base_seed": self.base_seed, "points": [list(p) for p in self.points], "blocks": [list(b) for b in self.blocks]}
-        if self.points_per_job != 1:
-            data.update(points_per_job=self.points_per_job, scans=self.scans)
         if self.jobs is not None:
             data.update(jobs=[list(j) for j in self.jobs])
         if self.options is not None:
@@ -177,7 +170,7 @@ class Spec:
         :func:`mbphase.pipeline.layout.fill_template`."""
         out = []
         points = [(p[0], p[1], p[2], p[3] if len(p) > 3 else "random") for p in self.points]
-        jobs = job_points(points, self.points_per_job, self.scans) if self.jobs is None else [[points[i] for i in job] for job in self.jobs]
+        jobs = [[p] for p in points] if self.jobs is None else [[points[i] for i in job] for job in self.jobs]
         for job in jobs:
             size, ms, ts, init = job_fields(job)
             for first, stop in self.blocks:

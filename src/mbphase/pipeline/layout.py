@@ -8,6 +8,7 @@ it parses the config.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 
@@ -89,10 +90,7 @@ def job_points(points: Iterable[Sequence], per_job: int, scans: bool = True) -> 
     points = list(points)
     if per_job == 1:
         return [(p,) for p in points]
-    grid_size: dict[tuple, int] = {}
-    for point in points:
-        size, m, temperature, init = _fields(point)
-        grid_size[size, float(temperature), init] = grid_size.get((size, float(temperature), init), 0) + 1
+    grid_size = Counter((size, float(temperature), init) for size, _, temperature, init in map(_fields, points))
     groups: dict[tuple, list] = {}
     for point in points:
         size, m, temperature, init = _fields(point)
@@ -115,6 +113,14 @@ def job_fields(points: Sequence) -> tuple:
     ms = tuple(sorted({f[1] for f in fields}))
     temperatures = tuple(sorted({float(f[2]) for f in fields}))
     return fields[0][0], ms, temperatures, fields[0][3]
+
+
+def job_wildcards(points: Sequence, first: int, stop: int) -> dict:
+    """The fields of the path templates of :mod:`mbphase.names` but the
+    experiment (``size``, ``m``, ``temperature``, ``init``, ``first``,
+    ``stop``) for the training job of ``points`` and seeds first..stop-1."""
+    size, ms, temperatures, init = job_fields(points)
+    return dict(size=int(size), m=format_m(ms), temperature=format_temperatures(temperatures), init=init, first=int(first), stop=int(stop))
 
 
 def _fields(point) -> tuple:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mbphase.names import ANALYSIS_TABLE, RUN_FILE
 from mbphase.pipeline.config import Experiment, Point, iter_jobs
-from mbphase.pipeline.layout import format_m, format_temperature, format_temperatures, job_fields
+from mbphase.pipeline.layout import format_temperature, job_wildcards
 
 
 @dataclass
@@ -35,8 +35,7 @@ def sweep_status(experiments: dict[str, Experiment], root: str | Path = ".") -> 
     found = {name: ExperimentStatus(name, exp.size_key) for name, exp in experiments.items()}
     experiments = {name: _adaptive_points(exp, root, found[name]) if exp.adaptive else exp for name, exp in experiments.items()}
     for exp, points, first, stop in iter_jobs(experiments):
-        size, ms, temperatures, init = job_fields(points)
-        path = root / RUN_FILE.format(experiment=exp.name, size=size, m=format_m(ms), temperature=format_temperatures(temperatures), init=init, first=first, stop=stop)
+        path = root / RUN_FILE.format(experiment=exp.name, **job_wildcards(points, first, stop))
         (found[exp.name].done if path.is_file() else found[exp.name].missing).append((points, first, stop))
     for name, status in found.items():
         table = root / ANALYSIS_TABLE.format(experiment=name, table="critical")
@@ -53,7 +52,7 @@ def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> E
     import json
 
     from mbphase.names import ADAPTIVE_ROUND, ADAPTIVE_START
-    from mbphase.pipeline.adaptive import STATUS_CONTINUE, added_points, round_points
+    from mbphase.pipeline.adaptive import STATUS_CONTINUE, round_points, rounds_added
 
     rounds = []  # the points each round of each size added
     for size in exp.adaptive.sizes:
@@ -61,24 +60,22 @@ def _adaptive_points(exp: Experiment, root: Path, status: ExperimentStatus) -> E
         if not start.is_file():
             status.rounds.append(f"{exp.size_key}={size}: not started")
             continue
-        state, r = json.loads(start.read_text()), 0
-        added = [added_points(state)]  # round 0's
+        states, r = [json.loads(start.read_text())], 0
         while (root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).is_file():
-            state = json.loads((root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).read_text())
+            states.append(json.loads((root / ADAPTIVE_ROUND.format(experiment=exp.name, size=size, round=r)).read_text()))
             r += 1
-            if state["status"] == STATUS_CONTINUE:
-                added.append(added_points(state))  # round r's
+        state = states[-1]
         ms = round_points(state)
         done = r > 0 and state["status"] != STATUS_CONTINUE
         status.rounds.append(f"{exp.size_key}={size}: {r} round(s) decided, {len(ms)} m values"
                              + (f", {state['status']}: {state['message']}" if done else f", round {r} running"))
-        rounds += [[exp.adaptive.point(size, m) for m in round_ms] for round_ms in added]
+        rounds += [[exp.adaptive.point(size, m) for m in added] for added in rounds_added(states)]
     return exp.with_rounds(rounds)
 
 
-def _job_text(size_key: str, points: tuple[Point, ...]) -> str:
-    size, ms, temperatures, init = job_fields(points)
-    return f"{size_key}={size} m={format_m(ms)} T={format_temperatures(temperatures)} init={init}"
+def _job_text(size_key: str, points: tuple[Point, ...], first: int, stop: int) -> str:
+    w = job_wildcards(points, first, stop)
+    return f"{size_key}={w['size']} m={w['m']} T={w['temperature']} init={w['init']} seeds {first}:{stop}"
 
 
 def format_status(statuses: list[ExperimentStatus]) -> list[str]:
@@ -93,7 +90,7 @@ def format_status(statuses: list[ExperimentStatus]) -> list[str]:
                      + (" (adaptive grid: the points placed so far)" if s.rounds else ""))
         lines += [f"  adaptive {line}" for line in s.rounds]
         for job, first, stop in s.missing:
-            lines.append(f"  missing: {_job_text(s.size_key, job)} seeds {first}:{stop}")
+            lines.append(f"  missing: {_job_text(s.size_key, job, first, stop)}")
         if s.critical is None:
             lines.append("  m_c: not analysed yet")
             continue
