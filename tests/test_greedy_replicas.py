@@ -158,6 +158,64 @@ def test_groups_of_several_words(case, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("m, case", [(32, 0), (23, 1), (21, 2), (16, 3), (12, 4), (8, 5), (5, 6)])
+def test_full_groups(m, case):
+    """Whole groups (and one more run), so that the proposals run on vectors
+    of 16, 8 and 4 words (m = 32 and 23: one vector of 16; m = 21: 8 and two
+    words; m = 12: 4 and one word): every replica is still greedy_bits with
+    its group's proposals."""
+    p = make_params(dict(replica_options(case), m=m, max_sweeps=12))
+    seeds = list(range(gr.group_size(m) + 1))
+    got, ref = replica_runs(p, 13, seeds)
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("words", [15, 31])
+def test_groups_of_every_vector_width_and_loose_words(words, monkeypatch):
+    """A group of 15 words runs a vector of 8, one of 4 and three words one
+    by one; of 31 words, vectors of 16, 8 and 4 and three words."""
+    monkeypatch.setattr(gr, "group_size", lambda m: words * gr.replicas_per_word(m))
+    for case in (0, 7):
+        p = make_params(dict(replica_options(case), m=32, max_sweeps=10))
+        got, ref = replica_runs(p, 21, list(range(2 * words)))
+        for a, b in zip(got, ref):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("m", [32, 16, 5, 3, 1])
+@pytest.mark.parametrize("task", ["committee", "parity"])
+def test_success_and_overlap_from_the_packed_signs(m, task):
+    """Disagreements counted on the packed signs (every lane at once when F
+    fits in a lane's m bits: here at m = 32, 16 and 5; lane by lane at m =
+    3 and 1) give greedy_bits' sparse success and overlap, bit for bit, for
+    students equal to the teacher, to its negation unit by unit, and
+    random."""
+    r = np.random.default_rng(m)
+    K, F = 3, 9
+    G = gr.replicas_per_word(m)
+    lane_masks = np.array([((1 << m) - 1) << (g * m) for g in range(G)], dtype=np.uint64)
+    code = task_code(task)
+    for trial in range(20):
+        T = np.where(r.random((1, K, F)) < 0.5, -1.0, 1.0).repeat(G, axis=0)
+        W = np.where(r.random((G, K, F)) < 0.5, -1.0, 1.0)
+        for g in range(G):
+            kind = (trial + g) % 4
+            if kind < 3:  # the teacher with kind units negated, or (kind 0) equal
+                W[g] = T[g] * np.array([-1.0 if k < kind else 1.0 for k in range(K)])[:, None]
+        slots = np.arange(G)
+        PM = np.zeros((K * F, 1), dtype=np.uint64)
+        TM = np.zeros((K * F, 1), dtype=np.uint64)
+        gr.packed_signs(W, slots, G, lane_masks, PM)
+        gr.packed_signs(T, slots, G, lane_masks, TM)
+        dis = np.zeros((K, G), dtype=np.int64)
+        gr.packed_disagreements(PM, TM, 0, G, m, K, F, dis)
+        for g in range(G):
+            np.testing.assert_array_equal(dis[:, g], (W[g] != T[g]).sum(axis=1))
+            assert gr.disagreements_success(dis, g, F, code) == gb.sparse_exact_success(W[g], T[g], code)
+            assert gr.disagreements_overlap(dis, g, F, code) == gb.sparse_overlap(W[g], T[g], code)
+
+
 def test_results_do_not_depend_on_threads_or_on_the_other_seeds_of_a_call():
     p = make_params(dict(K=3, d=9, m=8, max_sweeps=30, trajectory_points=4))
     seeds = list(range(21))

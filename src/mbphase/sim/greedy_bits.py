@@ -355,15 +355,22 @@ def sparse_overlap(W, T, task):
             dot += W[k, j] * T[k, j]
             na2 += W[k, j] * W[k, j]
             nb2 += T[k, j] * T[k, j]
-        na = np.sqrt(na2)
-        nb = np.sqrt(nb2)
-        q = 0.0
-        if na > 0.0 and nb > 0.0:
-            q = min(1.0, max(-1.0, dot / (na * nb)))
-        if task == PARITY:
-            q = abs(q)
-        total += q
+        total += unit_overlap(dot, na2, nb2, task)
     return total / K
+
+
+@njit(cache=True, inline="always")
+def unit_overlap(dot, na2, nb2, task):
+    """One unit's term of observables.overlap from its dot product and
+    squared norms, with the same operations."""
+    na = np.sqrt(na2)
+    nb = np.sqrt(nb2)
+    q = 0.0
+    if na > 0.0 and nb > 0.0:
+        q = min(1.0, max(-1.0, dot / (na * nb)))
+    if task == PARITY:
+        q = abs(q)
+    return q
 
 
 # --- the kernel ---

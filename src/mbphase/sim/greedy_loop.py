@@ -102,10 +102,17 @@ def write_scalars(
 
 
 @njit(cache=True)
+def sample_due(st, traj_times, sweep):
+    """Whether ``sweep`` is the time of the next trajectory sample."""
+    i = int(st[NEXT_SAMPLE])
+    return i < traj_times.size and sweep == traj_times[i]
+
+
+@njit(cache=True)
 def sample_if_due(st, traj, traj_times, sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test, test_state, accepted, proposals):
     """Record the next trajectory sample if ``sweep`` is its time."""
     i = int(st[NEXT_SAMPLE])
-    if i < traj_times.size and sweep == traj_times[i]:
+    if sample_due(st, traj_times, sweep):
         record_sample(
             traj[i], sweep, W, w_inputs, T, t_fields, task, n_inputs, dense, gaussian, n_test,
             test_state, accepted - st[ACCEPTED_AT_SAMPLE], proposals - st[PROPOSALS_AT_SAMPLE],

@@ -67,14 +67,14 @@ from .greedy_bits import (
     randbelow_fast,
     randbelow_limit,
     same_fields,
-    sparse_exact_success,
-    sparse_overlap,
     student_state,
+    unit_overlap,
 )
-from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
+from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_due, sample_if_due, unsolved, write_scalars
 from .observables import METHOD_NONE, METHOD_WEIGHTS, overlap, success_method
 from .rng import next_u64
-from .teacher import COMMITTEE
+from .teacher import COMMITTEE, PARITY
+from .wordvec import accept_lanes, load, nonzero, splat_like, store, vzero
 
 MAX_M = 32
 """Largest mini-batch run here: two replicas per word."""
@@ -211,64 +211,126 @@ def unpack_signs(PM, w, lane_bit, Wi):
         flat[t] = -1.0 if (PM[t, w] >> sh) & ONE else 1.0
 
 
+# --- a sparse student against its teacher, from the packed signs ---
+
+
+@njit(cache=True)
+def packed_disagreements(PM, TM, w, G, m, K, F, out):
+    """``out[k, g]``: the weights of unit ``k`` whose sign differs from the
+    teacher's, for the run in lane ``g`` of word ``w`` of the packed sign
+    masks (a sparse student that reads its teacher units' inputs, so that
+    weight ``k F + j`` of both reads the same input). A lane's mask is all
+    ones where its weight is -1, so its lowest bit says whether the run's
+    signs differ: every lane is counted at once in its own m-bit field when
+    F fits there, else lane by lane."""
+    if F < (1 << min(m, 62)):
+        low = ZERO
+        for g in range(G):
+            low |= ONE << uint64(g * m)
+        field = (ONE << uint64(m)) - ONE
+        for k in range(K):
+            c = ZERO
+            for t in range(k * F, k * F + F):
+                c += (PM[t, w] ^ TM[t, w]) & low
+            for g in range(G):
+                out[k, g] = np.int64((c >> uint64(g * m)) & field)
+    else:
+        for g in range(G):
+            sh = uint64(g * m)
+            for k in range(K):
+                c = 0
+                for t in range(k * F, k * F + F):
+                    c += np.int64(((PM[t, w] ^ TM[t, w]) >> sh) & ONE)
+                out[k, g] = c
+
+
+@njit(cache=True)
+def disagreements_success(dis, g, F, task):
+    """greedy_bits.sparse_exact_success from the disagreements per unit
+    (column ``g`` of ``dis``):
+    none (committee), or none or all with an even number of units all
+    different (parity)."""
+    minus = 0
+    for k in range(dis.shape[0]):
+        if dis[k, g] == 0:
+            continue
+        if dis[k, g] == F and task == PARITY:
+            minus += 1
+            continue
+        return False
+    return minus % 2 == 0
+
+
+@njit(cache=True)
+def disagreements_overlap(dis, g, F, task):
+    """greedy_bits.sparse_overlap from the disagreements per unit (column
+    ``g`` of ``dis``), with the
+    same values (for +-1 weights the dot product is F - 2 dis and both
+    squared norms F, exact integers) and so the same result."""
+    total = 0.0
+    for k in range(dis.shape[0]):
+        total += unit_overlap(float(F - 2 * dis[k, g]), float(F), float(F), task)
+    return total / dis.shape[0]
+
+
 @njit(cache=True, inline="always")
-def apply_flip_lanes(agree, acc, k, K, nbu, nbc, task, ST, base, lay):
-    """greedy_bits.apply_flip_bits for the record at ``base``, in the lanes
-    ``acc`` only (``agree``: the agreement of the flipped weight's input with
-    its old sign). Unsigned indices, as in greedy_bits, spare Numba's
-    negative-index checks."""
+def apply_flip_lanes(proto, agree, acc, uk, K, nbu, nbc, task, SV, nw, j, lay):
+    """greedy_bits.apply_flip_bits for word ``j`` (or the vector of words
+    from ``j``, like ``proto``) of the field-major records ``SV``, in the
+    lanes ``acc`` only (``agree``: the agreement of the flipped weight's
+    input with its old sign). Field ``f`` of word ``j`` is ``SV[f nw + j]``.
+    Unsigned indices, as in greedy_bits, spare Numba's negative-index
+    checks."""
     R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
-    uk = uint64(k)
-    mk = ST[base + uint64(oMASK)]
-    ie1 = base + uint64(oE1) + uk
-    iem1 = base + uint64(oEM1) + uk
-    flip = ((ST[ie1] & agree) | (ST[iem1] & ~agree)) & acc
+    mk = load(proto, SV, uint64(oMASK) * nw + j)
+    ie1 = (uint64(oE1) + uk) * nw + j
+    iem1 = (uint64(oEM1) + uk) * nw + j
+    flip = ((load(proto, SV, ie1) & agree) | (load(proto, SV, iem1) & ~agree)) & acc
     inc = ~agree & acc
     dec = agree & acc
-    zero = ONES
-    m1 = ONES
-    iz = base + uint64(oZ) + uk * uint64(nbu)
+    zero = ~proto
+    m1 = ~proto
+    iz = (uint64(oZ) + uk * uint64(nbu)) * nw + j
     for b in range(nbu):
-        ib = iz + uint64(b)
-        q, inc, dec = add_pm1(ST[ib], inc, dec)
-        ST[ib] = q
-        zero &= ~q
-        m1 &= q
+        ib = iz + uint64(b) * nw
+        q, inc, dec = add_pm1(load(proto, SV, ib), inc, dec)
+        store(SV, ib, q)
+        zero = zero & ~q
+        m1 = m1 & q
     e1 = zero & mk
     em1 = m1 & mk
-    ST[ie1] = e1
-    ST[iem1] = em1
-    i_s = base + uint64(oS) + uk
-    s_old = ST[i_s]
-    ST[i_s] = s_old ^ flip
-    i_cor = base + uint64(oCOR)
+    store(SV, ie1, e1)
+    store(SV, iem1, em1)
+    i_s = (uint64(oS) + uk) * nw + j
+    s_old = load(proto, SV, i_s)
+    store(SV, i_s, s_old ^ flip)
+    i_cor = uint64(oCOR) * nw + j
     if task == COMMITTEE:
         inc = flip & ~s_old
         dec = flip & s_old
-        zero = ONES
-        m1 = ONES
-        top = ZERO
-        iu = base + uint64(oU)
+        zero = ~proto
+        m1 = ~proto
+        top = proto
         for b in range(nbc):
-            ib = iu + uint64(b)
-            q, inc, dec = add_pm1(ST[ib], inc, dec)
-            ST[ib] = q
-            zero &= ~q
-            m1 &= q
+            ib = (uint64(oU) + uint64(b)) * nw + j
+            q, inc, dec = add_pm1(load(proto, SV, ib), inc, dec)
+            store(SV, ib, q)
+            zero = zero & ~q
+            m1 = m1 & q
             top = q
         out = ~top
         one = (zero | m1) & mk
-        ST[i_cor] = ~(out ^ ST[base + uint64(oY)]) & mk
+        store(SV, i_cor, ~(out ^ load(proto, SV, uint64(oY) * nw + j)) & mk)
         for kk in range(K):
             ukk = uint64(kk)
-            piv = one & ~(ST[base + uint64(oS) + ukk] ^ out)
-            ST[base + uint64(oPIV) + ukk] = piv
-            ST[base + uint64(oA) + ukk] = ST[base + uint64(oE1) + ukk] & piv
-            ST[base + uint64(oB) + ukk] = ST[base + uint64(oEM1) + ukk] & piv
+            piv = one & ~(load(proto, SV, (uint64(oS) + ukk) * nw + j) ^ out)
+            store(SV, (uint64(oPIV) + ukk) * nw + j, piv)
+            store(SV, (uint64(oA) + ukk) * nw + j, load(proto, SV, (uint64(oE1) + ukk) * nw + j) & piv)
+            store(SV, (uint64(oB) + ukk) * nw + j, load(proto, SV, (uint64(oEM1) + ukk) * nw + j) & piv)
     else:
-        ST[i_cor] ^= flip
-        ST[base + uint64(oA) + uk] = e1
-        ST[base + uint64(oB) + uk] = em1
+        store(SV, i_cor, load(proto, SV, i_cor) ^ flip)
+        store(SV, (uint64(oA) + uk) * nw + j, e1)
+        store(SV, (uint64(oB) + uk) * nw + j, em1)
 
 
 # --- the kernel ---
@@ -286,17 +348,41 @@ def flush_accepted(counts, G, m, accepted):
         counts[w] = ZERO
 
 
+@njit(cache=True, inline="always")
+def propose_at(proto, j, row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task):
+    """One proposal (weight ``row / nw``, of unit ``uk``) on word ``j``, or
+    on the vector of words from ``j`` (like ``proto``): the lanes that accept
+    it (dE <= 0), counted and flipped. Each lane accepts about half of the
+    time, so the test has no branch per lane."""
+    R, oA, oB, oCOR = lay[0], lay[1], lay[2], lay[3]
+    agree = load(proto, XWf, row + j)
+    ch = (load(proto, SV, (uint64(oA) + uk) * nw + j) & agree) | (load(proto, SV, (uint64(oB) + uk) * nw + j) & ~agree)
+    chc = ch & load(proto, SV, uint64(oCOR) * nw + j)
+    acc = proto
+    for g in range(G):
+        acc = acc | accept_lanes(ch, chc, lane_masks[g])
+    acc = acc & load(proto, run_mask, j)
+    store(counts, j, load(proto, counts, j) + (acc & splat_like(proto, low)))
+    # a word none of whose lanes accepts is left alone: common with two
+    # lanes (m = 32, where skipping measured 10% faster)
+    if nonzero(acc):
+        apply_flip_lanes(proto, agree, acc, uk, K, nbu, nbc, task, SV, nw, j, lay)
+        store(XWf, row + j, agree ^ acc)
+        store(PMf, row + j, load(proto, PMf, row + j) ^ acc)
+
+
 @njit(cache=True)
-def propose(props, start, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, counts, accepted, K, nbu, nbc, task):
+def propose(props, start, stop, unit_of, XW, PM, SV, lay, G, m, lane_masks, run_mask, counts, accepted, K, nbu, nbc, task):
     """Proposals ``props[start:stop]`` on every word of a group, the flips
-    applied in the lanes that accept them. Its own function, so that this
-    loop is compiled apart from the bookkeeping around it (registers).
+    applied in the lanes that accept them: several words at a time as one
+    vector (:mod:`mbphase.sim.wordvec`), the words left over one by one. Its own function, so
+    that this loop is compiled apart from the bookkeeping around it
+    (registers).
 
     The acceptances are counted per lane in the lane's own m-bit field of
     ``counts`` (``acc & low`` adds one at the lowest bit of each accepting
     lane), flushed to ``accepted`` before a field could overflow: one add
     per word and proposal instead of one per run."""
-    R, oA, oB, oCOR = uint64(lay[0]), uint64(lay[1]), uint64(lay[2]), uint64(lay[3])
     NW = XW.shape[1]
     nw = uint64(NW)
     XWf = XW.reshape(-1)
@@ -306,40 +392,27 @@ def propose(props, start, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_
         low |= ONE << uint64(g * m)
     capacity = (1 << min(m, 12)) - 1
     pending = 0
+    # The group's words as vectors of 16, 8 and 4 words (the widest that
+    # fit), the rest one by one. At m = 32, d = 51 (64 seeds, one thread)
+    # the 16 words of a group as one vector measured 4.5e9 pattern
+    # evaluations per second, as four vectors of 4 words 3.4e9, word by
+    # word 2.7e9: the CPU splits a wide vector over its registers, and the
+    # gain is in the branches and loop control, paid once per vector.
+    j16 = NW - NW % 16
+    j8 = NW - NW % 8
+    j4 = NW - NW % 4
     for p in range(start, stop):
         r = props[p]
         uk = uint64(unit_of[r])
         row = uint64(r) * nw
-        # Per word, the lanes that accept (dE <= 0), without a branch per
-        # lane: each accepts about half of the time.
-        flips = ZERO
-        for w in range(NW):
-            uw = uint64(w)
-            base = uw * R
-            agree = XWf[row + uw]
-            ch = (ST[base + oA + uk] & agree) | (ST[base + oB + uk] & ~agree)
-            chc = ch & ST[base + oCOR]
-            acc = ZERO
-            for g in range(G):
-                lm = lane_masks[g]
-                e = 2 * popcount(chc & lm) - popcount(ch & lm)
-                acc |= lm & (ZERO - uint64(e <= 0))
-            acc &= run_mask[uw]
-            accs[uw] = acc
-            counts[uw] += acc & low
-            flips |= acc
-        if flips != ZERO:
-            for w in range(NW):
-                uw = uint64(w)
-                acc = accs[uw]
-                # a word none of whose lanes accepts is left alone: common
-                # with two lanes (m = 32, where skipping measured 10% faster)
-                if acc == ZERO:
-                    continue
-                agree = XWf[row + uw]
-                apply_flip_lanes(agree, acc, uk, K, nbu, nbc, task, ST, uw * R, lay)
-                XWf[row + uw] = agree ^ acc
-                PMf[row + uw] ^= acc
+        for j in range(0, j16, 16):
+            propose_at(vzero(16), uint64(j), row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task)
+        for j in range(j16, j8, 8):
+            propose_at(vzero(8), uint64(j), row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task)
+        for j in range(j8, j4, 4):
+            propose_at(vzero(4), uint64(j), row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task)
+        for j in range(j4, NW):
+            propose_at(ZERO, uint64(j), row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task)
         pending += 1
         if pending == capacity:
             flush_accepted(counts, G, m, accepted)
@@ -372,7 +445,8 @@ def greedy_replicas_group(
     nbc = n_planes(K)
     lay = layout(K, nbu, nbc)
     R, oCOR, oY, oMASK = lay[0], lay[3], lay[8], lay[9]
-    ST = np.zeros(NW * R, dtype=np.uint64)
+    ST = np.zeros(NW * R, dtype=np.uint64)  # records, word by word (student_state)
+    SV = np.zeros(R * NW, dtype=np.uint64)  # the same, field by field (propose)
     scratch = make_scratch(K)
 
     lane_masks = np.zeros(G, dtype=np.uint64)
@@ -406,7 +480,6 @@ def greedy_replicas_group(
     XW = np.zeros((n_weights, NW), dtype=np.uint64)
     XT = np.zeros((K * d, NW), dtype=np.uint64)
     Y = np.zeros(NW, dtype=np.uint64)
-    accs = np.zeros(NW, dtype=np.uint64)
     counts = np.zeros(NW, dtype=np.uint64)
     buf = np.zeros(64 * L, dtype=np.uint64)
     ident_w = np.arange(n_weights)
@@ -429,6 +502,7 @@ def greedy_replicas_group(
     sts = np.zeros((n_slots, 7))
     sparse_fast = np.zeros(n_slots, dtype=np.bool_)
     errors = np.zeros(n_slots, dtype=np.int64)
+    dis = np.zeros((K, G), dtype=np.int64)
     accepted = np.zeros(n_slots, dtype=np.int64)
     t_run = np.zeros(n_slots, dtype=np.int64)
     for i in range(n_slots):
@@ -464,34 +538,52 @@ def greedy_replicas_group(
                     ST[w * R + oY] = Y[w] & word_mask[w]
                     ST[w * R + oMASK] = word_mask[w]
                 student_state(ident_w, zeros_w, K, F, task, XW, NW, ST, lay, scratch)
+                for w in range(NW):
+                    for f in range(R):
+                        SV[f * NW + w] = ST[w * R + f]
                 stop = p + 1 if refresh_proposal else n_weights
-                propose(props, p, stop, unit_of, XW, PM, ST, lay, G, m, lane_masks, run_mask, accs, counts, accepted, K, nbu, nbc, task)
+                propose(props, p, stop, unit_of, XW, PM, SV, lay, G, m, lane_masks, run_mask, counts, accepted, K, nbu, nbc, task)
         proposals += n_weights
+        dis_word = -1  # the word whose lanes dis holds
         for i in range(n_slots):
             if not live[i]:
                 continue
             s = seed_of[i]
             w, g = i // G, i % G
             # the batch errors, exact in the incrementally kept state
-            errors[i] = popcount(~ST[w * R + oCOR] & lane_masks[g])
-            Ws = W[s]
-            unpack_signs(PM, w, g * m, Ws)
+            errors[i] = popcount(~SV[oCOR * NW + w] & lane_masks[g])
+            # A sparse student is compared with its teacher on the packed
+            # signs; the weights are unpacked only for what needs them (at
+            # d = 9, m = 32 unpacking them every sweep took a quarter of the
+            # kernel's time).
+            unpacked = False
+            if sparse_fast[i] and dis_word != w:
+                packed_disagreements(PM, TM, w, G, m, K, F, dis)  # every lane of the word
+                dis_word = w
             st = sts[i]
             if unsolved(st):
-                if sparse_fast[i] and sparse_exact_success(Ws, T[s], task):
+                if sparse_fast[i] and disagreements_success(dis, g, F, task):
                     method = METHOD_WEIGHTS
                 elif sparse_fast[i] and not (check_function and errors[i] == 0):
                     method = METHOD_NONE
                 else:
-                    method = success_method(Ws, w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function and errors[i] == 0, False, n_test, states[s, 2])
+                    unpack_signs(PM, w, g * m, W[s])
+                    unpacked = True
+                    method = success_method(W[s], w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function and errors[i] == 0, False, n_test, states[s, 2])
                 mark_if_solved(st, method, sweep)
             if is_late(sweep, max_sweeps):
                 if sparse_fast[i]:
-                    q = sparse_overlap(Ws, T[s], task)
+                    q = disagreements_overlap(dis, g, F, task)
                 else:
-                    q = overlap(Ws, w_inputs[s], T[s], t_fields[s], n_inputs, task, False)
+                    if not unpacked:
+                        unpack_signs(PM, w, g * m, W[s])
+                        unpacked = True
+                    q = overlap(W[s], w_inputs[s], T[s], t_fields[s], n_inputs, task, False)
                 add_late(st, q, errors[i] / m)
-            sample_if_due(st, traj[s], traj_times, sweep, Ws, w_inputs[s], T[s], t_fields[s], task, n_inputs, False, False, n_test, states[s, 2], accepted[i], proposals)
+            if sample_due(st, traj_times, sweep):
+                if not unpacked:
+                    unpack_signs(PM, w, g * m, W[s])
+                sample_if_due(st, traj[s], traj_times, sweep, W[s], w_inputs[s], T[s], t_fields[s], task, n_inputs, False, False, n_test, states[s, 2], accepted[i], proposals)
             t_run[i] = sweep
             live[i] = running(st, sweep, max_sweeps, stop_at_success)
         any_live = live.any()
@@ -500,6 +592,7 @@ def greedy_replicas_group(
         s = seed_of[i]
         if s < 0:
             continue
+        unpack_signs(PM, i // G, (i % G) * m, W[s])  # a lane's signs stop changing when its run stops
         states[s, 0] = data_states[i]
         write_scalars(scalars[s], sts[i], W[s], w_inputs[s], T[s], t_fields[s], task, n_inputs, False, check_function, False,
                       n_test, states[s, 2], t_run[i], max_sweeps, stop_at_success, errors[i], m, accepted[i], t_run[i] * n_weights)
