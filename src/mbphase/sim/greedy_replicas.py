@@ -27,14 +27,25 @@ group ``j``, whose proposals come from the dynamics stream of seed ``S j``
 its words from the first, so a job with fewer seeds than a group runs
 fewer words.
 
-Measured (64 seeds, K = 3, d = 51, one thread): one word per group gave
-1.5e9 and 1.85e9 pattern evaluations per second at m = 16 and 32, groups of
-about 32 runs 2.2e9 and 2.4e9. Keeping the group's state field by field
-instead (every step of a proposal one loop over the words, the update's
-carries in memory) gained another 12% to 25% at m = 32 but lost 20% at
-m = 8 and 25% to 35% where a group has one or two words (m <= 4, or a job
-of a few seeds), so the update stays word by word with its carries in
-registers.
+A proposal's test and update are the same bitwise operations on every word
+of the group, so they run on vectors of words (:mod:`mbphase.sim.wordvec`):
+the group's records are kept field by field (field ``f`` of word ``w`` at
+``f NW + w``), so that one field of 16, 8 or 4 consecutive words is one
+vector load, and the words left over run one by one through the same code.
+Measured (64 seeds, K = 3, d = 51, one thread), in pattern evaluations per
+second: one word per group gave 1.5e9 and 1.85e9 at m = 16 and 32; groups
+of about 32 runs, word by word, 2.2e9 and 2.7e9; the group as vectors of
+words 3.5e9 and 4.5e9. (An earlier attempt that left the vectorising to
+LLVM, every step of a proposal one loop over the words, gained 12% to 25%
+at m = 32 and lost elsewhere: LLVM's vector loops wanted 32 iterations
+before they ran.)
+
+Between sweeps, a sparse student's success and overlap are computed from
+the packed signs (:func:`packed_disagreements`, every lane of a word at
+once), and its weights are unpacked only when a trajectory sample, a
+success check on the test set or a dense overlap needs them: at d = 9,
+m = 32 this bookkeeping, with the weights unpacked every sweep, had taken
+a quarter of the kernel's time.
 
 Scope: online data, zero temperature (the only acceptance is ``dE <= 0``, so
 the dynamics stream is used for proposals alone), ``m <= 32``, the students
@@ -52,7 +63,6 @@ from numba import njit, prange, uint64
 from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
 from .bitsets import (
     ONE,
-    ONES,
     ZERO,
     make_scratch,
     n_planes,
@@ -354,7 +364,7 @@ def propose_at(proto, j, row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask
     on the vector of words from ``j`` (like ``proto``): the lanes that accept
     it (dE <= 0), counted and flipped. Each lane accepts about half of the
     time, so the test has no branch per lane."""
-    R, oA, oB, oCOR = lay[0], lay[1], lay[2], lay[3]
+    oA, oB, oCOR = lay[1], lay[2], lay[3]
     agree = load(proto, XWf, row + j)
     ch = (load(proto, SV, (uint64(oA) + uk) * nw + j) & agree) | (load(proto, SV, (uint64(oB) + uk) * nw + j) & ~agree)
     chc = ch & load(proto, SV, uint64(oCOR) * nw + j)
