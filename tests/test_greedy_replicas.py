@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import naive
-from mbphase.sim import greedy_bits as gb, greedy_replicas as gr, rng
+from mbphase.sim import bitsets as bs, greedy_bits as gb, greedy_replicas as gr, rng
 from mbphase.sim.kernels import KERNELS, kernel_for
 from mbphase.sim.observables import SCALARS, weights_decide_success
 from mbphase.sim.params import make_params
@@ -214,6 +214,36 @@ def test_success_and_overlap_from_the_packed_signs(m, task):
             np.testing.assert_array_equal(dis[:, g], (W[g] != T[g]).sum(axis=1))
             assert gr.disagreements_success(dis, g, F, code) == gb.sparse_exact_success(W[g], T[g], code)
             assert gr.disagreements_overlap(dis, g, F, code) == gb.sparse_overlap(W[g], T[g], code)
+
+
+@pytest.mark.parametrize("task", ["committee", "parity"])
+@pytest.mark.parametrize("nw", [1, 5, 13, 31])
+def test_batch_records_as_vectors_equal_the_word_by_word_state(task, nw):
+    """The records a fresh batch gives, computed as vectors of 16, 8 and 4
+    words and then word by word (31 words: one of each and three loose
+    ones), field by field, equal greedy_bits' labels and student state
+    computed word by word, record by record."""
+    r = np.random.default_rng(nw)
+    K, d = (3, 9) if task == "committee" else (2, 7)
+    F = d
+    code = task_code(task)
+    nbu, nbc = bs.n_planes(F), bs.n_planes(K)
+    lay = gb.layout(K, nbu, nbc)
+    R, oY, oMASK = lay[0], lay[8], lay[9]
+    words = lambda *shape: r.integers(0, 2**64, shape, dtype=np.uint64, endpoint=False)  # noqa: E731
+    XT, XW = words(K * d, nw), words(K * F, nw)
+    word_mask = np.where(r.random(nw) < 0.3, words(nw), ~np.uint64(0))
+    ident_t, zeros_t = np.arange(K * d), np.zeros(K * d, dtype=np.uint64)
+    ident_w, zeros_w = np.arange(K * F), np.zeros(K * F, dtype=np.uint64)
+    Y = np.zeros(nw, dtype=np.uint64)
+    bs.network_output_bits(ident_t, zeros_t, K, d, code, XT, nw, Y, bs.make_scratch(K))
+    ST = np.zeros(nw * R, dtype=np.uint64)
+    ST[oY::R] = Y & word_mask
+    ST[oMASK::R] = word_mask
+    gb.student_state(ident_w, zeros_w, K, F, code, XW, nw, ST, lay, bs.make_scratch(K))
+    SV = np.zeros(R * nw, dtype=np.uint64)
+    gr.batch_records(XT, XW, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, code, SV, lay, bs.make_scratch(K, gr.SCRATCH_WIDTH))
+    np.testing.assert_array_equal(SV.reshape(R, nw).T, ST.reshape(nw, R))
 
 
 def test_results_do_not_depend_on_threads_or_on_the_other_seeds_of_a_call():

@@ -61,6 +61,8 @@ from .bitsets import (
     ONE,
     ONES,
     ZERO,
+    count_planes,
+    count_votes,
     draw_bits,
     make_scratch,
     n_planes,
@@ -68,7 +70,6 @@ from .bitsets import (
     popcount,
     scatter_block,
     sign_masks,
-    signed_count,
     tail_masks,
 )
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
@@ -82,6 +83,7 @@ from .observables import (
 from .patterns import shuffle
 from .rng import next_u64, uniform
 from .teacher import COMMITTEE, PARITY
+from .wordvec import load, store
 
 def bits_eligible(p) -> bool:
     """Whether :class:`mbphase.sim.params.RunParams` ``p`` is a model this kernel
@@ -98,22 +100,6 @@ def bits_eligible(p) -> bool:
 
 
 # --- bit-sliced counters ---
-
-
-@njit(cache=True, inline="always")
-def _is_zero(planes, nb):
-    r = ONES
-    for b in range(nb):
-        r &= ~planes[b]
-    return r
-
-
-@njit(cache=True, inline="always")
-def _is_minus_one(planes, nb):
-    r = ONES
-    for b in range(nb):
-        r &= planes[b]
-    return r
 
 
 @njit(cache=True, inline="always")
@@ -169,50 +155,74 @@ def student_state(rows, masks, K, F, task, X, nw, ST, lay, scratch):
     ``X`` (labels ``Y`` and tail masks already in the records): unit planes,
     flags, committee counter, pivots, ``A``, ``B`` and correctness. Returns
     the number of misclassified patterns."""
-    R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
-    planes, sg, ids, zeros = scratch
-    nbu = n_planes(F)
-    nbc = n_planes(K)
+    R = lay[0]
     Xf = X.reshape(-1)
     stride = uint64(X.shape[1])
     errors = 0
     for w in range(nw):
-        base = w * R
-        mk = ST[base + oMASK]
-        neg = ZERO
-        for k in range(K):
-            signed_count(Xf, stride, w, rows, masks, k * F, F, nbu, planes)
-            for b in range(nbu):
-                ST[base + oZ + k * nbu + b] = planes[b]
-            ST[base + oE1 + k] = _is_zero(planes, nbu) & mk
-            ST[base + oEM1 + k] = _is_minus_one(planes, nbu) & mk
-            # masked like every flag, so that an incremental update (which
-            # never touches tail bits) keeps the records equal to fresh ones
-            s = ~planes[nbu - 1] & mk
-            ST[base + oS + k] = s
-            sg[k] = s
-            neg ^= planes[nbu - 1]
-        if task == COMMITTEE:
-            signed_count(sg, uint64(1), 0, ids, zeros, 0, K, nbc, planes)
-            for b in range(nbc):
-                ST[base + oU + b] = planes[b]
-            out = ~planes[nbc - 1]
-            one = (_is_zero(planes, nbc) | _is_minus_one(planes, nbc)) & mk
-            for k in range(K):
-                piv = one & ~(ST[base + oS + k] ^ out)
-                ST[base + oPIV + k] = piv
-                ST[base + oA + k] = ST[base + oE1 + k] & piv
-                ST[base + oB + k] = ST[base + oEM1 + k] & piv
-        else:
-            out = ~neg
-            for k in range(K):
-                ST[base + oPIV + k] = mk
-                ST[base + oA + k] = ST[base + oE1 + k]
-                ST[base + oB + k] = ST[base + oEM1 + k]
-        cor = ~(out ^ ST[base + oY]) & mk
-        ST[base + oCOR] = cor
-        errors += popcount(~cor & mk)
+        wrong = student_record(ZERO, uint64(w), rows, masks, K, F, task, Xf, stride, ST, uint64(w * R), uint64(1), lay, scratch, 1)
+        errors += popcount(wrong)
     return errors
+
+
+@njit(cache=True, inline="always")
+def student_record(proto, w, rows, masks, K, F, task, Xf, stride, ST, base, fs, lay, scratch, ps):
+    """:func:`student_state` of batch word ``w`` (or of the vector of words
+    from ``w``, like ``proto``): field ``f`` of its record at ``ST[base + f
+    fs]`` (records word by word: ``base = w R``, ``fs = 1``; field by field:
+    ``base = w``, ``fs`` the number of words). ``scratch`` from
+    bitsets.make_scratch with ``width`` ``ps``. Returns the misclassified
+    patterns' bits."""
+    R, oA, oB, oCOR, oE1, oEM1, oS, oPIV, oY, oMASK, oU, oZ = lay
+    planes, sg, ids, zeros = scratch
+    nbu = n_planes(F)
+    nbc = n_planes(K)
+    ups = uint64(ps)
+    mk = load(proto, ST, base + uint64(oMASK) * fs)
+    neg = proto
+    for k in range(K):
+        count_planes(proto, Xf, stride, w, rows, masks, k * F, F, nbu, planes, ps)
+        zero = ~proto
+        m1 = ~proto
+        for b in range(nbu):
+            q = load(proto, planes, uint64(b) * ups)
+            store(ST, base + uint64(oZ + k * nbu + b) * fs, q)
+            zero = zero & ~q
+            m1 = m1 & q
+        store(ST, base + uint64(oE1 + k) * fs, zero & mk)
+        store(ST, base + uint64(oEM1 + k) * fs, m1 & mk)
+        # masked like every flag, so that an incremental update (which
+        # never touches tail bits) keeps the records equal to fresh ones
+        top = load(proto, planes, uint64(nbu - 1) * ups)
+        s = ~top & mk
+        store(ST, base + uint64(oS + k) * fs, s)
+        store(sg, uint64(k) * ups, s)
+        neg = neg ^ top
+    if task == COMMITTEE:
+        count_votes(proto, sg, ups, K, nbc, planes, ps)
+        zero = ~proto
+        m1 = ~proto
+        for b in range(nbc):
+            q = load(proto, planes, uint64(b) * ups)
+            store(ST, base + uint64(oU + b) * fs, q)
+            zero = zero & ~q
+            m1 = m1 & q
+        out = ~load(proto, planes, uint64(nbc - 1) * ups)
+        one = (zero | m1) & mk
+        for k in range(K):
+            piv = one & ~(load(proto, ST, base + uint64(oS + k) * fs) ^ out)
+            store(ST, base + uint64(oPIV + k) * fs, piv)
+            store(ST, base + uint64(oA + k) * fs, load(proto, ST, base + uint64(oE1 + k) * fs) & piv)
+            store(ST, base + uint64(oB + k) * fs, load(proto, ST, base + uint64(oEM1 + k) * fs) & piv)
+    else:
+        out = ~neg
+        for k in range(K):
+            store(ST, base + uint64(oPIV + k) * fs, mk)
+            store(ST, base + uint64(oA + k) * fs, load(proto, ST, base + uint64(oE1 + k) * fs))
+            store(ST, base + uint64(oB + k) * fs, load(proto, ST, base + uint64(oEM1 + k) * fs))
+    cor = ~(out ^ load(proto, ST, base + uint64(oY) * fs)) & mk
+    store(ST, base + uint64(oCOR) * fs, cor)
+    return ~cor & mk
 
 
 @njit(cache=True, inline="always")

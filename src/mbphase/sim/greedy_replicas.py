@@ -27,25 +27,31 @@ group ``j``, whose proposals come from the dynamics stream of seed ``S j``
 its words from the first, so a job with fewer seeds than a group runs
 fewer words.
 
-A proposal's test and update are the same bitwise operations on every word
-of the group, so they run on vectors of words (:mod:`mbphase.sim.wordvec`):
-the group's records are kept field by field (field ``f`` of word ``w`` at
-``f NW + w``), so that one field of 16, 8 or 4 consecutive words is one
-vector load, and the words left over run one by one through the same code.
-Measured (64 seeds, K = 3, d = 51, one thread), in pattern evaluations per
-second: one word per group gave 1.5e9 and 1.85e9 at m = 16 and 32; groups
-of about 32 runs, word by word, 2.2e9 and 2.7e9; the group as vectors of
-words 3.5e9 and 4.5e9. (An earlier attempt that left the vectorising to
-LLVM, every step of a proposal one loop over the words, gained 12% to 25%
-at m = 32 and lost elsewhere: LLVM's vector loops wanted 32 iterations
-before they ran.)
+A proposal's test and update, and the records a fresh batch gives (the
+teacher's labels, the student's counters and flags: greedy_bits'
+network_output_bits and student_state), are the same bitwise operations on
+every word of the group, so they run on vectors of words
+(:mod:`mbphase.sim.wordvec`): the group's records are kept field by field
+(field ``f`` of word ``w`` at ``f NW + w``), so that one field of 16, 8 or
+4 consecutive words is one vector load, and the words left over run one by
+one through the same code (:func:`vector_ends`). A vector of 16 words
+spans several registers; the gain is in the loop control and branches paid
+once per vector. (An earlier attempt that left the vectorising to LLVM,
+every step of a proposal one loop over the words, gained 12% to 25% at
+m = 32 and lost elsewhere: LLVM's vector loops wanted 32 iterations before
+they ran.)
 
 Between sweeps, a sparse student's success and overlap are computed from
 the packed signs (:func:`packed_disagreements`, every lane of a word at
 once), and its weights are unpacked only when a trajectory sample, a
-success check on the test set or a dense overlap needs them: at d = 9,
-m = 32 this bookkeeping, with the weights unpacked every sweep, had taken
-a quarter of the kernel's time.
+success check on the test set or a dense overlap needs them.
+
+Measured at m = 32 (64 seeds, K = 3, one thread, pattern evaluations per
+CPU second, d = 9 / 51): word by word 1.8e9 / 2.7e9; the proposals as
+vectors 2.3e9 / 4.5e9; with the packed bookkeeping 2.7e9 / 5.0e9; with
+the batch's records as vectors too 3.5e9 / 6.0e9. Before the packed
+bookkeeping, the work between sweeps (the weights unpacked every sweep, the
+overlap in floating point) took a quarter of the time at d = 9.
 
 Scope: online data, zero temperature (the only acceptance is ``dE <= 0``, so
 the dynamics stream is used for proposals alone), ``m <= 32``, the students
@@ -66,7 +72,7 @@ from .bitsets import (
     ZERO,
     make_scratch,
     n_planes,
-    network_output_bits,
+    network_output_word,
     popcount,
     scatter_block,
 )
@@ -77,7 +83,7 @@ from .greedy_bits import (
     randbelow_fast,
     randbelow_limit,
     same_fields,
-    student_state,
+    student_record,
     unit_overlap,
 )
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_due, sample_if_due, unsolved, write_scalars
@@ -358,6 +364,54 @@ def flush_accepted(counts, G, m, accepted):
         counts[w] = ZERO
 
 
+SCRATCH_WIDTH = 4
+"""Words of the vectors of :func:`batch_records`: the stride of the counting
+routines' scratch."""
+
+
+@njit(cache=True, inline="always")
+def batch_record(proto, j, XTf, XWf, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, task, SV, nw, lay, scratch):
+    """The records of word ``j`` (or of the vector of words from ``j``, like
+    ``proto``) on a fresh batch: the teacher's labels (from the agreement
+    words ``XTf``), the tail mask, and the student's state (from ``XWf``),
+    as greedy_bits.student_state computes them, field by field."""
+    oY, oMASK = lay[8], lay[9]
+    mk = load(proto, word_mask, j)
+    y = network_output_word(proto, j, ident_t, zeros_t, K, d, task, XTf, nw, scratch, SCRATCH_WIDTH)
+    store(SV, uint64(oY) * nw + j, y & mk)
+    store(SV, uint64(oMASK) * nw + j, mk)
+    student_record(proto, j, ident_w, zeros_w, K, F, task, XWf, nw, SV, j, nw, lay, scratch, SCRATCH_WIDTH)
+
+
+@njit(cache=True)
+def batch_records(XT, XW, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, task, SV, lay, scratch):
+    """:func:`batch_record` of every word of the group, as vectors of 4
+    words, then one by one. A batch's work per word is long (the counters of
+    every unit), so the loop control that wider vectors save in
+    :func:`propose` matters little here, and each width is one more copy of
+    the inlined counting code to compile: with vectors of 4 words the
+    kernel's cold compilation takes 38 s and 0.55 GB (25 s and 0.45 GB
+    before any vectors; 152 s in a variant with vectors of 16, 8 and 4
+    words and every helper inlined)."""
+    NW = XW.shape[1]
+    nw = uint64(NW)
+    XTf = XT.reshape(-1)
+    XWf = XW.reshape(-1)
+    j4 = NW - NW % 4
+    for j in range(0, j4, 4):
+        batch_record(vzero(4), uint64(j), XTf, XWf, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, task, SV, nw, lay, scratch)
+    for j in range(j4, NW):
+        batch_record(ZERO, uint64(j), XTf, XWf, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, task, SV, nw, lay, scratch)
+
+
+@njit(cache=True, inline="always")
+def vector_ends(n_words):
+    """Where the vectors of 16, 8 and 4 words end when ``n_words`` words
+    are taken as vectors, widest first: words ``[0, j16)`` in vectors of
+    16, ``[j16, j8)`` of 8, ``[j8, j4)`` of 4, the rest one by one."""
+    return n_words - n_words % 16, n_words - n_words % 8, n_words - n_words % 4
+
+
 @njit(cache=True, inline="always")
 def propose_at(proto, j, row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task):
     """One proposal (weight ``row / nw``, of unit ``uk``) on word ``j``, or
@@ -402,19 +456,18 @@ def propose(props, start, stop, unit_of, XW, PM, SV, lay, G, m, lane_masks, run_
         low |= ONE << uint64(g * m)
     capacity = (1 << min(m, 12)) - 1
     pending = 0
-    # The group's words as vectors of 16, 8 and 4 words (the widest that
-    # fit), the rest one by one. At m = 32, d = 51 (64 seeds, one thread)
-    # the 16 words of a group as one vector measured 4.5e9 pattern
-    # evaluations per second, as four vectors of 4 words 3.4e9, word by
-    # word 2.7e9: the CPU splits a wide vector over its registers, and the
-    # gain is in the branches and loop control, paid once per vector.
-    j16 = NW - NW % 16
-    j8 = NW - NW % 8
-    j4 = NW - NW % 4
+    j16, j8, j4 = vector_ends(NW)
     for p in range(start, stop):
         r = props[p]
         uk = uint64(unit_of[r])
         row = uint64(r) * nw
+        # The group's words as vectors of 16, 8 and 4 words (the widest
+        # that fit), then one by one. At m = 32, d = 51 (64 seeds, one
+        # thread, before the batch's records were vectors too) the kernel
+        # measured 4.5e9 pattern evaluations per second with a group's 16
+        # words as one vector here, 3.4e9 as four vectors of 4 words and
+        # 2.7e9 word by word. (Passing this body to one function that walks
+        # the widths made it an indirect call, never inlined: 25% slower.)
         for j in range(0, j16, 16):
             propose_at(vzero(16), uint64(j), row, uk, XWf, PMf, SV, nw, lay, G, lane_masks, run_mask, counts, low, K, nbu, nbc, task)
         for j in range(j16, j8, 8):
@@ -454,10 +507,9 @@ def greedy_replicas_group(
     nbu = n_planes(F)
     nbc = n_planes(K)
     lay = layout(K, nbu, nbc)
-    R, oCOR, oY, oMASK = lay[0], lay[3], lay[8], lay[9]
-    ST = np.zeros(NW * R, dtype=np.uint64)  # records, word by word (student_state)
-    SV = np.zeros(R * NW, dtype=np.uint64)  # the same, field by field (propose)
-    scratch = make_scratch(K)
+    R, oCOR = lay[0], lay[3]
+    SV = np.zeros(R * NW, dtype=np.uint64)  # the records, field by field
+    scratch = make_scratch(K, SCRATCH_WIDTH)
 
     lane_masks = np.zeros(G, dtype=np.uint64)
     for g in range(G):
@@ -489,7 +541,6 @@ def greedy_replicas_group(
     X = np.zeros((n_inputs, NW), dtype=np.uint64)
     XW = np.zeros((n_weights, NW), dtype=np.uint64)
     XT = np.zeros((K * d, NW), dtype=np.uint64)
-    Y = np.zeros(NW, dtype=np.uint64)
     counts = np.zeros(NW, dtype=np.uint64)
     buf = np.zeros(64 * L, dtype=np.uint64)
     ident_w = np.arange(n_weights)
@@ -542,15 +593,8 @@ def greedy_replicas_group(
             if p == 0 or refresh_proposal:
                 draw_lanes(data_states, live, G, m, n_inputs, X, buf)
                 agreement_words(X, t_rows, TM, lane_masks, shared_t, XT)
-                network_output_bits(ident_t, zeros_t, K, d, task, XT, NW, Y, scratch)
                 agreement_words(X, s_rows, PM, lane_masks, shared_s, XW)
-                for w in range(NW):
-                    ST[w * R + oY] = Y[w] & word_mask[w]
-                    ST[w * R + oMASK] = word_mask[w]
-                student_state(ident_w, zeros_w, K, F, task, XW, NW, ST, lay, scratch)
-                for w in range(NW):
-                    for f in range(R):
-                        SV[f * NW + w] = ST[w * R + f]
+                batch_records(XT, XW, word_mask, ident_t, zeros_t, ident_w, zeros_w, K, d, F, task, SV, lay, scratch)
                 stop = p + 1 if refresh_proposal else n_weights
                 propose(props, p, stop, unit_of, XW, PM, SV, lay, G, m, lane_masks, run_mask, counts, accepted, K, nbu, nbc, task)
         proposals += n_weights

@@ -20,19 +20,47 @@ kernel body serves both the vector part of a group and its leftover words:
 - :func:`nonzero` (any bit set);
 - :func:`accept_lanes`, the zero-temperature acceptance of the runs packed
   in a word's lanes.
+
+It also holds the word constants and :func:`popcount`, which
+:mod:`mbphase.sim.bitsets` builds on.
+
+The generic functions are Numba overloads compiled as small functions that
+LLVM inlines, not overloads with ``inline="always"``: Numba's typed
+inlining of them, in a function that called :func:`store` many times, lost
+one of the stores (a record's last field was never written;
+tests/test_greedy_replicas.py's comparison of the batch records caught it).
 """
 
 from __future__ import annotations
 
 import operator
 
+import numpy as np
 from llvmlite import ir
 from numba import types, uint64
 from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
 
 from . import numba_cache  # noqa: F401  (before any @njit: the cache directory of this code version)
-from .bitsets import ZERO, popcount
+
+ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+ZERO = np.uint64(0)
+ONE = np.uint64(1)
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit integer, as int64 (LLVM ctpop: one
+    POPCNT instruction on x86-64)."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
 
 WIDTHS = (16, 8, 4)
 """Vector widths, in words, that a kernel may use (largest first)."""
@@ -207,10 +235,10 @@ for _op, _impl in ((operator.and_, _vand), (operator.or_, _vor), (operator.xor, 
 
         return typer
 
-    overload(_op, inline="always")(_overload_binary(_impl))
+    overload(_op)(_overload_binary(_impl))
 
 
-@overload(operator.invert, inline="always")
+@overload(operator.invert)
 def _invert(a):
     if _is_vec(a):
         return lambda a: _vnot(a)
@@ -245,7 +273,7 @@ def splat_like(proto, x):
     """``x`` (uint64) as a word or as a vector of ``x``, like ``proto``."""
 
 
-@overload(load, inline="always")
+@overload(load)
 def _load(proto, arr, index):
     if _is_word(proto):
         return lambda proto, arr, index: arr[index]
@@ -253,7 +281,7 @@ def _load(proto, arr, index):
         return lambda proto, arr, index: _vload(proto, arr, index)
 
 
-@overload(store, inline="always")
+@overload(store)
 def _store(arr, index, value):
     if _is_word(value):
 
@@ -265,7 +293,7 @@ def _store(arr, index, value):
         return lambda arr, index, value: _vstore(arr, index, value)
 
 
-@overload(nonzero, inline="always")
+@overload(nonzero)
 def _nonzero(value):
     if _is_word(value):
         return lambda value: value != ZERO
@@ -273,7 +301,7 @@ def _nonzero(value):
         return lambda value: _vnonzero(value)
 
 
-@overload(splat_like, inline="always")
+@overload(splat_like)
 def _splat_like(proto, x):
     if _is_word(proto):
         return lambda proto, x: uint64(x)
@@ -281,9 +309,10 @@ def _splat_like(proto, x):
         return lambda proto, x: _splat(proto, uint64(x))
 
 
-@overload(accept_lanes, inline="always")
+@overload(accept_lanes)
 def _accept_lanes(ch, chc, lane):
     if _is_word(ch):
         return lambda ch, chc, lane: lane & (ZERO - uint64(2 * popcount(chc & lane) - popcount(ch & lane) <= 0))
     if _is_vec(ch):
         return lambda ch, chc, lane: _vaccept(ch, chc, _splat(ch, uint64(lane)))
+
