@@ -83,7 +83,7 @@ def test_tail_masks():
 
 
 @pytest.mark.parametrize("n", [1, 3, 5, 7, 9, 11, 15, 17, 23, 25, 51, 63, 101, 255])
-def test_signed_count_is_column_count_minus_half(n):
+def test_count_planes_is_column_count_minus_half(n):
     r = np.random.default_rng(n)
     nw = 3
     X = random_words(r, (n + 4, nw))
@@ -93,7 +93,7 @@ def test_signed_count_is_column_count_minus_half(n):
     assert nb <= bs.MAX_PLANES and n < 2**nb and 2 ** (nb - 1) >= (n + 1) // 2
     out = np.zeros(16, np.uint64)
     for w in range(nw):
-        bs.signed_count(X.reshape(-1), U64(nw), w, rows, masks, 0, n, nb, out)
+        bs.count_planes(U64(0), X.reshape(-1), U64(nw), U64(w), rows, masks, 0, n, nb, out, 1)
         agree = bits_of((X[rows, w] ^ masks)[:, None], 64).reshape(n, 64)
         expected = agree.sum(axis=0) - (n + 1) // 2
         np.testing.assert_array_equal(decode_planes(out[:nb]), expected)

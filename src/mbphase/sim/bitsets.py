@@ -124,9 +124,25 @@ def _const_plane(proto, kc, b):
     return ~proto if (kc >> b) & 1 else proto
 
 
+@njit(cache=True, inline="always")
+def store_planes(proto, planes, ps, nb, dst, at, stride):
+    """Copy the counter planes ``b < nb`` (``planes[b * ps]``) to ``dst[at +
+    b * stride]`` and return (where the counter is 0, where it is -1): the
+    flags of a field +1 and -1 for a unit, of a tied or near-tied vote for
+    a committee."""
+    zero = ~proto
+    m1 = ~proto
+    for b in range(nb):
+        q = load(proto, planes, uint64(b) * uint64(ps))
+        store(dst, at + uint64(b) * stride, q)
+        zero = zero & ~q
+        m1 = m1 & q
+    return zero, m1
+
+
 @njit(cache=True)
 def count_votes(proto, src, stride, n, nb, out, ostride):
-    """:func:`count_planes` of the ``n`` words (or vectors like ``proto``)
+    """:func:`count_planes`, planes ``b < nb`` only, of the ``n`` words (or vectors like ``proto``)
     ``src[i * stride]``, i < n, with no masks, by one ripple-carry addition
     per word: for the few votes of a committee, where the carry-save tree
     gains nothing and its code would be copied once more per kernel."""
@@ -142,21 +158,16 @@ def count_votes(proto, src, stride, n, nb, out, ostride):
             c = q & c
 
 
-@njit(cache=True)
-def signed_count(Xf, stride, w, rows, masks, o, n, nb, out):
-    """Bit-sliced ``z = c - (n + 1) / 2`` for odd ``n`` into ``out[0..nb)``
-    (two's complement mod 2^nb, ``nb = n_planes(n) <= MAX_PLANES``; ``out`` needs MAX_PLANES
-    words), where ``c`` counts, in each bit column, the set bits of the n
-    words ``X[rows[o + j], w] ^ masks[o + j]``, j < n, of the bitsets ``X``
-    given flat as ``Xf`` with row length ``stride``."""
-    count_planes(ZERO, Xf, stride, uint64(w), rows, masks, o, n, nb, out, 1)
-
-
 @njit(cache=True, inline="always")
 def count_planes(proto, Xf, stride, w, rows, masks, o, n, nb, out, ostride):
-    """:func:`signed_count` of word ``w``, or of the words from ``w`` as one
-    vector like ``proto`` (:mod:`mbphase.sim.wordvec`), plane ``b`` stored
-    at ``out[b * ostride]``.
+    """Bit-sliced ``z = c - (n + 1) / 2`` for odd ``n``, plane ``b`` into
+    ``out[b * ostride]`` for ``b < MAX_PLANES`` (two's complement mod 2^nb,
+    ``nb = n_planes(n) <= MAX_PLANES``; the planes from ``nb`` on are
+    meaningless), where ``c`` counts, in each bit column, the set bits of
+    the n words ``X[rows[o + j], w] ^ masks[o + j]``, j < n, of the bitsets
+    ``X`` given flat as ``Xf`` with row length ``stride``: of word ``w``, or
+    of the words from ``w`` as one vector like ``proto``
+    (:mod:`mbphase.sim.wordvec`).
 
     The counter starts at -(n + 1) / 2 and the words are added eight at a
     time by a carry-save tree (Harley-Seal) into the planes of weight 1, 2

@@ -70,6 +70,7 @@ from .bitsets import (
     popcount,
     scatter_block,
     sign_masks,
+    store_planes,
     tail_masks,
 )
 from .greedy_loop import add_late, is_late, loop_state, mark_if_solved, running, sample_if_due, unsolved, write_scalars
@@ -182,13 +183,7 @@ def student_record(proto, w, rows, masks, K, F, task, Xf, stride, ST, base, fs, 
     neg = proto
     for k in range(K):
         count_planes(proto, Xf, stride, w, rows, masks, k * F, F, nbu, planes, ps)
-        zero = ~proto
-        m1 = ~proto
-        for b in range(nbu):
-            q = load(proto, planes, uint64(b) * ups)
-            store(ST, base + uint64(oZ + k * nbu + b) * fs, q)
-            zero = zero & ~q
-            m1 = m1 & q
+        zero, m1 = store_planes(proto, planes, ps, nbu, ST, base + uint64(oZ + k * nbu) * fs, fs)
         store(ST, base + uint64(oE1 + k) * fs, zero & mk)
         store(ST, base + uint64(oEM1 + k) * fs, m1 & mk)
         # masked like every flag, so that an incremental update (which
@@ -200,13 +195,7 @@ def student_record(proto, w, rows, masks, K, F, task, Xf, stride, ST, base, fs, 
         neg = neg ^ top
     if task == COMMITTEE:
         count_votes(proto, sg, ups, K, nbc, planes, ps)
-        zero = ~proto
-        m1 = ~proto
-        for b in range(nbc):
-            q = load(proto, planes, uint64(b) * ups)
-            store(ST, base + uint64(oU + b) * fs, q)
-            zero = zero & ~q
-            m1 = m1 & q
+        zero, m1 = store_planes(proto, planes, ps, nbc, ST, base + uint64(oU) * fs, fs)
         out = ~load(proto, planes, uint64(nbc - 1) * ups)
         one = (zero | m1) & mk
         for k in range(K):

@@ -607,9 +607,8 @@ def greedy_replicas_group(
             # the batch errors, exact in the incrementally kept state
             errors[i] = popcount(~SV[oCOR * NW + w] & lane_masks[g])
             # A sparse student is compared with its teacher on the packed
-            # signs; the weights are unpacked only for what needs them (at
-            # d = 9, m = 32 unpacking them every sweep took a quarter of the
-            # kernel's time).
+            # signs; the weights are unpacked only for what needs them
+            # (module docstring).
             unpacked = False
             if sparse_fast[i] and dis_word != w:
                 packed_disagreements(PM, TM, w, G, m, K, F, dis)  # every lane of the word
