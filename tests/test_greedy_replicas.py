@@ -107,13 +107,17 @@ def test_sequential_order_is_greedy_bits_with_each_seeds_own_streams():
 
 
 @pytest.mark.parametrize("task", ["committee", "parity"])
-def test_replicas_against_the_naive_reference(task):
+@pytest.mark.parametrize("m, n_seeds", [(10, 9), (32, 33), (16, 48)])
+def test_replicas_against_the_naive_reference(task, m, n_seeds):
     """Each replica's weights, acceptances and per-sweep energies equal the
     naive dynamics (energies recomputed from scratch) fed the replica's
-    patterns and its group's proposals."""
-    K, d, m, sweeps = 3, 5, 10, 12
+    patterns and its group's proposals: in words one by one (m = 10, two
+    words), in one vector of 16 words and one loose word (m = 32, 33 seeds),
+    and in a vector of 8 words and one of 4 (m = 16, 48 seeds: a group of 8
+    words and one of 4)."""
+    K, d, sweeps = 3, 5, 12
     p = make_params(dict(K=K, d=d, m=m, task=task, max_sweeps=sweeps, stop_at_success=False))
-    seeds = list(range(9))
+    seeds = list(range(n_seeds))
     inputs = prepare_seeds(p, 11, seeds)
     ref = prepare_seeds(p, 11, seeds)
     scalars, _ = run_kernel(p, inputs, trajectory_times(p))
